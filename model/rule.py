@@ -1,0 +1,79 @@
+"""The statutory rule of 国发〔2018〕18号: the baseline every run reports.
+
+Each unit hands up ``ratio × wage_base_share × avg_wage × covered`` and the fund is handed
+back in proportion to retirees, so the net transfers sum to zero by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.scenarios import Parameters
+
+YUAN_PER_100M = 1e8
+PERSONS_PER_10K = 1e4
+
+
+@dataclass(frozen=True)
+class RuleAllocation:
+    """The statutory split of one year's fund, indexed like the input units.
+
+    Attributes:
+        covered_10k: covered employees, the mean of insured and enterprise employment
+            where both are given, else insured employees.
+        contribution_100m: what each unit hands up (上解).
+        allocation_100m: what each unit receives (下拨), ``per_retiree × retirees``.
+        net_transfer_100m: allocation − contribution; sums to zero.
+        per_retiree_yuan: the national amount per retiree (全国人均拨付额).
+        fund_100m: the size of the fund, Σ contribution.
+    """
+
+    covered_10k: pd.Series
+    contribution_100m: pd.Series
+    allocation_100m: pd.Series
+    net_transfer_100m: pd.Series
+    per_retiree_yuan: float
+    fund_100m: float
+
+
+def covered_employees(units: pd.DataFrame) -> pd.Series:
+    """``(insured + enterprise employment) / 2`` where employment is given, else insured."""
+    insured = units["insured_employees_10k"]
+    employment = units["enterprise_employment_10k"]
+    return insured.where(employment.isna(), (insured + employment) / 2.0)
+
+
+def contributions(units: pd.DataFrame, parameters: Parameters) -> pd.Series:
+    """``ratio × wage_base_share × avg_wage_yuan × covered_10k × 1e4 / 1e8`` in 亿元."""
+    persons = covered_employees(units) * PERSONS_PER_10K
+    wage_bill_100m = units["avg_wage_yuan"] * persons / YUAN_PER_100M
+    return parameters.contribution_ratio * parameters.wage_base_share * wage_bill_100m
+
+
+def statutory_allocation(units: pd.DataFrame, parameters: Parameters) -> RuleAllocation:
+    """Apply the statutory formula of domain.md §3 to every unit."""
+    covered = covered_employees(units)
+    contribution = contributions(units, parameters)
+    fund = float(contribution.sum())
+    retirees = units["retirees_10k"]
+    total_retirees = float(retirees.sum())
+    share = retirees / total_retirees
+    allocation = fund * share
+    net = allocation - contribution
+    per_retiree_yuan = fund * YUAN_PER_100M / (total_retirees * PERSONS_PER_10K)
+    return RuleAllocation(
+        covered_10k=covered.rename("covered_10k"),
+        contribution_100m=contribution.rename("contribution_100m"),
+        allocation_100m=allocation.rename("rule_allocation_100m"),
+        net_transfer_100m=net.rename("rule_net_transfer_100m"),
+        per_retiree_yuan=float(per_retiree_yuan),
+        fund_100m=fund,
+    )
+
+
+def as_array(series: pd.Series) -> np.ndarray:
+    """The values of a per-unit series as a float array in code order."""
+    return series.to_numpy(dtype=float)

@@ -1,0 +1,142 @@
+"""Policy parameters and the scenarios that override them.
+
+One ``Parameters`` object fully describes a run's policy. The ``parameters`` sheet gives
+the base; the ``scenarios`` sheet, ``--set`` and ``--sweep`` give overrides. Every value,
+whichever way it arrives, is checked by ``coerce_parameter`` against the data dictionary,
+so a bad value reads the same in the CLI, the workbook and the web form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from model.errors import InputError, Problem
+from model.schema import PARAMETER_BY_KEY, Field
+
+BASE_SCENARIO = "base"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The policy of one run (see domain.md §4 and interfaces.md)."""
+
+    year: int
+    contribution_ratio: float
+    wage_base_share: float = 0.9
+    reserve_months_floor: float = 0.0
+    objective: str = "maximin"
+    max_rule_deviation: float | None = None
+    central_subsidy_budget_100m: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as a plain mapping, in data-dictionary order."""
+        return asdict(self)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Parameters:
+        """A copy with already-coerced values replaced."""
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of parameters to solve."""
+
+    name: str
+    parameters: Parameters
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+
+def describe_value(raw: object) -> str:
+    """Quote a value as the planner wrote it, for an error message."""
+    if isinstance(raw, str):
+        return f'"{raw}"'
+    return f'"{raw}"' if raw is not None else "a blank cell"
+
+
+def coerce_parameter(field: Field, raw: object) -> tuple[Any, str | None]:
+    """Check one raw value against its field; return (value, None) or (None, problem).
+
+    A blank value becomes the field's default. Text that reads as a number is accepted,
+    since web forms and ``--set`` deliver text.
+    """
+    from model.inputs import coerce_cell
+
+    return coerce_cell(field, raw)
+
+
+def _fix_for(field: Field) -> str:
+    return f"enter {field.expected} for {field.key} ({field.label})"
+
+
+def parse_assignment(text: str, origin: str) -> tuple[str, str]:
+    """Split ``key=value`` from ``--set`` or ``--sweep``; refuse unknown keys."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError([Problem(origin, f'found "{text}"', "write it as key=value")])
+    if key not in PARAMETER_BY_KEY:
+        known = ", ".join(PARAMETER_BY_KEY)
+        raise InputError(
+            [Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")]
+        )
+    return key, value.strip()
+
+
+def apply_overrides(
+    base: Parameters, overrides: dict[str, object], origin: str
+) -> Parameters:
+    """Check raw override values and apply them to ``base``.
+
+    Raises:
+        InputError: naming ``origin`` and the key for every bad value.
+    """
+    problems: list[Problem] = []
+    clean: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        field = PARAMETER_BY_KEY.get(key)
+        if field is None:
+            known = ", ".join(PARAMETER_BY_KEY)
+            problems.append(Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}"))
+            continue
+        value, error = coerce_parameter(field, raw)
+        if error is not None:
+            problems.append(Problem(f"{origin} {key}", error, _fix_for(field)))
+        else:
+            clean[key] = value
+    if problems:
+        raise InputError(problems)
+    return base.with_overrides(clean)
+
+
+def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
+    """The base scenario plus the cartesian product of every ``key=v1,v2,...`` sweep.
+
+    Names read ``contribution_ratio=0.045, objective=range`` so a planner can tell the
+    rows apart without a legend.
+    """
+    axes: list[tuple[str, list[str]]] = []
+    for text in sweeps:
+        key, values = parse_assignment(text, f"--sweep {text}")
+        items = [v.strip() for v in values.split(",") if v.strip() != ""]
+        if not items:
+            raise InputError([Problem(f"--sweep {text}", "found no values", "list values as key=v1,v2")])
+        axes.append((key, items))
+    scenarios = [Scenario(BASE_SCENARIO, base)]
+    seen = {BASE_SCENARIO}
+    for combo in itertools.product(*(items for _, items in axes)):
+        raw = {key: value for (key, _), value in zip(axes, combo, strict=True)}
+        params = apply_overrides(base, dict(raw), f"--sweep {','.join(raw)}")
+        name = ", ".join(f"{k}={v}" for k, v in raw.items())
+        if name in seen:
+            continue
+        seen.add(name)
+        scenarios.append(Scenario(name, params, tuple(raw.items())))
+    return scenarios
+
+
+def is_number(value: object) -> bool:
+    """True for a finite int or float that is not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
