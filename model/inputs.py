@@ -8,9 +8,7 @@ workbooks, oversized files and zip bombs are refused cheaply.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import math
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from model.cells import Uncached, blank, coerce_cell, column_letter, text_of
 from model.errors import InputError, Problem
 from model.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
 from model.schema import (
@@ -81,8 +80,13 @@ class FundData:
                 return candidate
         known = ", ".join(s.name for s in self.scenarios)
         raise InputError(
-            [Problem(f"{SCENARIOS_SHEET}!A:A", f'found no scenario named "{name}"',
-                     f"use one of: {known}")]
+            [
+                Problem(
+                    f"{SCENARIOS_SHEET}!A:A",
+                    f'found no scenario named "{name}"',
+                    f"use one of: {known}",
+                )
+            ]
         )
 
 
@@ -104,13 +108,20 @@ def read_workbook(path: str | Path, display_name: str | None = None) -> FundData
         problems: list[Problem] = []
         for required in (PROVINCES_SHEET, PARAMETERS_SHEET):
             if required not in sheets:
-                problems.append(Problem(
-                    f"{required}!A1", f'found no sheet named "{required}"',
-                    f"add a sheet called {required} (start from `caf template`)"))
+                problems.append(
+                    Problem(
+                        f"{required}!A1",
+                        f'found no sheet named "{required}"',
+                        f"add a sheet called {required} (start from `caf template`)",
+                    )
+                )
         if problems:
             raise InputError(problems)
-        grids = {key: _grid(workbook[name]) for key, name in sheets.items()
-                 if key in (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)}
+        grids = {
+            key: _grid(workbook[name])
+            for key, name in sheets.items()
+            if key in (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)
+        }
     finally:
         workbook.close()
     grids = _resolve_formulas(path, sheets, grids)
@@ -124,6 +135,7 @@ def inspect_archive(path: Path, name: str) -> Source:
     and actual uncompressed size (streamed, stopping at the limit), so a zip bomb costs
     at most ``MAX_UNCOMPRESSED_BYTES`` of decompression.
     """
+
     def refuse(what: str, fix: str) -> InputError:
         return InputError([Problem(name, what, fix)])
 
@@ -131,42 +143,56 @@ def inspect_archive(path: Path, name: str) -> Source:
         raise refuse("found no such file", "check the path and the file name")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise refuse(f"the file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB"
-                     " limit", "remove unused sheets, images and formatting, or split it")
+        raise refuse(
+            f"the file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
+            "remove unused sheets, images and formatting, or split it",
+        )
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if raw[:8] == _OLE_MAGIC:
-        raise refuse("this is an old .xls or a password-protected workbook",
-                     "open it in Excel and save it as an unprotected .xlsx workbook")
+        raise refuse(
+            "this is an old .xls or a password-protected workbook",
+            "open it in Excel and save it as an unprotected .xlsx workbook",
+        )
     if not zipfile.is_zipfile(path):
-        raise refuse("this is not an Excel workbook (.xlsx)",
-                     "save the file from Excel as an .xlsx workbook")
+        raise refuse(
+            "this is not an Excel workbook (.xlsx)", "save the file from Excel as an .xlsx workbook"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             names = {m.filename for m in members}
             if "xl/workbook.xml" not in names:
-                raise refuse("this zip file is not an Excel workbook (no xl/workbook.xml)",
-                             "save the file from Excel as an .xlsx workbook")
-            content_types = archive.read("[Content_Types].xml") if (
-                "[Content_Types].xml" in names) else b""
-            if ("xl/vbaProject.bin" in names or b"macroEnabled" in content_types
-                    or path.suffix.lower() in (".xlsm", ".xltm")):
-                raise refuse("this workbook contains macros, which caf never opens",
-                             "save it as a plain .xlsx workbook (Excel Workbook, no macros)")
+                raise refuse(
+                    "this zip file is not an Excel workbook (no xl/workbook.xml)",
+                    "save the file from Excel as an .xlsx workbook",
+                )
+            content_types = (
+                archive.read("[Content_Types].xml") if ("[Content_Types].xml" in names) else b""
+            )
+            if (
+                "xl/vbaProject.bin" in names
+                or b"macroEnabled" in content_types
+                or path.suffix.lower() in (".xlsm", ".xltm")
+            ):
+                raise refuse(
+                    "this workbook contains macros, which caf never opens",
+                    "save it as a plain .xlsx workbook (Excel Workbook, no macros)",
+                )
             declared = sum(m.file_size for m in members)
             if declared > MAX_UNCOMPRESSED_BYTES:
-                raise refuse(f"the workbook expands to {declared / 2**20:.0f} MiB, over the "
-                             f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB limit",
-                             "remove unused sheets and formatting, or split the workbook")
+                raise refuse(
+                    f"the workbook expands to {declared / 2**20:.0f} MiB, over the "
+                    f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB limit",
+                    "remove unused sheets and formatting, or split the workbook",
+                )
             _measure_members(archive, members, refuse)
     except zipfile.BadZipFile as exc:
         raise refuse(f"the workbook is damaged ({exc})", "save it again from Excel") from None
     return Source(name=name, sha256=digest, size_bytes=size)
 
 
-def _measure_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
-                     refuse: Any) -> None:
+def _measure_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], refuse: Any) -> None:
     """Decompress every member, counting bytes, and stop at the limit."""
     total = 0
     for member in members:
@@ -179,10 +205,13 @@ def _measure_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
                     raise refuse(
                         f"the workbook expands to over {MAX_UNCOMPRESSED_BYTES // 2**20} MiB "
                         f"(member {member.filename}); it may be a zip bomb",
-                        "send the original workbook saved from Excel")
+                        "send the original workbook saved from Excel",
+                    )
         if actual != member.file_size:
-            raise refuse(f"member {member.filename} declares {member.file_size} bytes but "
-                         f"holds {actual}", "send the original workbook saved from Excel")
+            raise refuse(
+                f"member {member.filename} declares {member.file_size} bytes but holds {actual}",
+                "send the original workbook saved from Excel",
+            )
 
 
 def _open(path: Path, data_only: bool) -> Any:
@@ -191,8 +220,15 @@ def _open(path: Path, data_only: bool) -> Any:
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise InputError([Problem(path.name, f"the workbook cannot be opened ({exc})",
-                                  "save it again from Excel as .xlsx")]) from None
+        raise InputError(
+            [
+                Problem(
+                    path.name,
+                    f"the workbook cannot be opened ({exc})",
+                    "save it again from Excel as .xlsx",
+                )
+            ]
+        ) from None
 
 
 def _sheet_map(sheetnames: Iterable[str]) -> dict[str, str]:
@@ -214,13 +250,14 @@ def _grid(sheet: Any) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for row in sheet.iter_rows():
         rows.append([(getattr(c, "value", None), getattr(c, "data_type", "n")) for c in row])
-    while rows and all(_blank(v) for v, _ in rows[-1]):
+    while rows and all(blank(v) for v, _ in rows[-1]):
         rows.pop()
     return rows
 
 
-def _resolve_formulas(path: Path, sheets: dict[str, str],
-                      grids: dict[str, list[list[Cell]]]) -> dict[str, list[list[Cell]]]:
+def _resolve_formulas(
+    path: Path, sheets: dict[str, str], grids: dict[str, list[list[Cell]]]
+) -> dict[str, list[list[Cell]]]:
     """Replace formulas by the values Excel cached; mark formulas that have none.
 
     A workbook written by a program and never opened in Excel holds formulas with no
@@ -240,7 +277,7 @@ def _resolve_formulas(path: Path, sheets: dict[str, str],
                 for c, (value, dtype) in enumerate(row):
                     if dtype == "f":
                         hit = cached[r][c] if r < len(cached) and c < len(cached[r]) else None
-                        new_row.append((_Uncached(value) if hit is None else hit, "n"))
+                        new_row.append((Uncached(value) if hit is None else hit, "n"))
                     else:
                         new_row.append((value, dtype))
                 new_grid.append(new_row)
@@ -250,100 +287,9 @@ def _resolve_formulas(path: Path, sheets: dict[str, str],
         workbook.close()
 
 
-@dataclass(frozen=True)
-class _Uncached:
-    formula: str
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def column_letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def coerce_cell(field: Field, raw: object) -> tuple[Any, tuple[str, str] | None]:
-    """Read one value for ``field``: (value, None) or (None, (what was found, the fix)).
-
-    Blank cells take the default of optional fields. Text that reads entirely as a number
-    is accepted, since ``--set`` and web forms deliver text.
-    """
-    expected = f"expected {field.expected}"
-    if isinstance(raw, _Uncached):
-        return None, (f"found the formula {raw.formula} with no saved value",
-                      "open and save the workbook in Excel so the value is calculated, "
-                      "or type the value")
-    if _blank(raw):
-        if field.required:
-            return None, ("found a blank cell", f"{expected}; fill it in")
-        return field.default, None
-    if field.kind == "text":
-        return _text(raw), None
-    if field.kind == "choice":
-        text = _text(raw)
-        for choice in field.choices:
-            if text.casefold() == choice.casefold():
-                return choice, None
-        return None, (f'found "{text}"', expected)
-    number = _number(raw)
-    if number is None:
-        shown = raw.isoformat() if isinstance(raw, dt.date | dt.datetime) else raw
-        return None, (f'found "{shown}"', expected)
-    if field.kind == "integer":
-        if number != int(number):
-            return None, (f'found "{raw}"', expected)
-        number = int(number)
-    return _bounded(field, number, raw)
-
-
-def _bounded(field: Field, number: float, raw: object) -> tuple[Any, tuple[str, str] | None]:
-    expected = f"expected {field.expected}"
-    if field.minimum is not None and number < field.minimum:
-        return None, (f"found {_fmt(number)}, a negative value"
-                      if number < 0 else f"found {_fmt(number)}", expected)
-    if field.positive and number == 0:
-        return None, ("found 0, which makes no sense here", expected)
-    if field.maximum is not None and number > field.maximum:
-        if field.fraction and number <= 100:
-            return None, (f"found {_fmt(number)}, which looks like a percentage",
-                          f"{expected}: write {_fmt(number / 100)} for {_fmt(number)}%")
-        return None, (f"found {_fmt(number)}, above the maximum {_fmt(field.maximum)}",
-                      expected)
-    return number, None
-
-
-def _fmt(number: float) -> str:
-    return f"{number:g}"
-
-
-def _text(raw: object) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw).strip()
-
-
-def _number(raw: object) -> float | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
-        return float(raw) if math.isfinite(raw) else None
-    if isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            return None
-        return value if math.isfinite(value) else None
-    return None
-
-
-def _validate(grids: dict[str, list[list[Cell]]], sheets: dict[str, str],
-              source: Source) -> FundData:
+def _validate(
+    grids: dict[str, list[list[Cell]]], sheets: dict[str, str], source: Source
+) -> FundData:
     problems: list[Problem] = []
     units = _read_provinces(grids[PROVINCES_SHEET], sheets[PROVINCES_SHEET], problems)
     parameters = _read_parameters(grids[PARAMETERS_SHEET], sheets[PARAMETERS_SHEET], problems)
@@ -351,26 +297,28 @@ def _validate(grids: dict[str, list[list[Cell]]], sheets: dict[str, str],
     if parameters is not None:
         scenarios.append(Scenario(BASE_SCENARIO, parameters))
         if SCENARIOS_SHEET in grids:
-            scenarios += _read_scenarios(grids[SCENARIOS_SHEET], sheets[SCENARIOS_SHEET],
-                                         parameters, problems)
+            scenarios += _read_scenarios(
+                grids[SCENARIOS_SHEET], sheets[SCENARIOS_SHEET], parameters, problems
+            )
     if problems or units is None or parameters is None:
         raise InputError(problems)
-    return FundData(units=units, parameters=parameters, scenarios=tuple(scenarios),
-                    source=source)
+    return FundData(units=units, parameters=parameters, scenarios=tuple(scenarios), source=source)
 
 
-def _headers(grid: list[list[Cell]], sheet: str, fields: tuple[Field, ...],
-             problems: list[Problem]) -> dict[int, str] | None:
+def _headers(
+    grid: list[list[Cell]], sheet: str, fields: tuple[Field, ...], problems: list[Problem]
+) -> dict[int, str] | None:
     """Map column index → key from the header row; report unknown and duplicate headers."""
     aliases = header_aliases(fields)
-    if not grid or all(_blank(v) for v, _ in grid[0]):
-        problems.append(Problem(f"{sheet}!A1", "found no header row",
-                                "copy the header row from `caf template`"))
+    if not grid or all(blank(v) for v, _ in grid[0]):
+        problems.append(
+            Problem(f"{sheet}!A1", "found no header row", "copy the header row from `caf template`")
+        )
         return None
     columns: dict[int, str] = {}
     written: dict[str, str] = {}
     for index, (value, _) in enumerate(grid[0]):
-        if _blank(value):
+        if blank(value):
             continue
         text = str(value).strip()
         where = f"{sheet}!{column_letter(index + 1)}1"
@@ -378,20 +326,31 @@ def _headers(grid: list[list[Cell]], sheet: str, fields: tuple[Field, ...],
             continue
         key = aliases.get(normalise_header(text))
         if key is None:
-            problems.append(Problem(where, f'found the unknown column "{text}"',
-                                    "rename it to one of the template's headers, or start "
-                                    "it with '备注' or 'note' to keep it as a note"))
+            problems.append(
+                Problem(
+                    where,
+                    f'found the unknown column "{text}"',
+                    "rename it to one of the template's headers, or start "
+                    "it with '备注' or 'note' to keep it as a note",
+                )
+            )
         elif key in written:
-            problems.append(Problem(where, f'found "{text}", a second column for {key}',
-                                    f'delete one of it and "{written[key]}"'))
+            problems.append(
+                Problem(
+                    where,
+                    f'found "{text}", a second column for {key}',
+                    f'delete one of it and "{written[key]}"',
+                )
+            )
         else:
             columns[index] = key
             written[key] = text
     return columns
 
 
-def _read_provinces(grid: list[list[Cell]], sheet: str,
-                    problems: list[Problem]) -> pd.DataFrame | None:
+def _read_provinces(
+    grid: list[list[Cell]], sheet: str, problems: list[Problem]
+) -> pd.DataFrame | None:
     columns = _headers(grid, sheet, PROVINCE_FIELDS, problems)
     if columns is None:
         return None
@@ -399,12 +358,17 @@ def _read_provinces(grid: list[list[Cell]], sheet: str,
     header_of = {key: str(grid[0][i][0]).strip() for i, key in columns.items()}
     missing = [f for f in PROVINCE_FIELDS if f.required and f.key not in present]
     for field in missing:
-        problems.append(Problem(f"{sheet}!1:1", f'found no column for {field.key}',
-                                f'add a column headed "{field.label}"'))
+        problems.append(
+            Problem(
+                f"{sheet}!1:1",
+                f"found no column for {field.key}",
+                f'add a column headed "{field.label}"',
+            )
+        )
     records: list[dict[str, Any]] = []
     first_row_of: dict[str, int] = {}
     for r, row in enumerate(grid[1:], start=2):
-        if all(_blank(v) for i, (v, _) in enumerate(row) if i in columns):
+        if all(blank(v) for i, (v, _) in enumerate(row) if i in columns):
             continue
         record: dict[str, Any] = {}
         for index, key in columns.items():
@@ -412,22 +376,34 @@ def _read_provinces(grid: list[list[Cell]], sheet: str,
             value, error = coerce_cell(PROVINCE_BY_KEY[key], raw)
             if error is not None:
                 what, fix = error
-                problems.append(Problem(f"{sheet}!{column_letter(index + 1)}{r}",
-                                        f"{what} in {header_of[key]}", fix))
+                problems.append(
+                    Problem(
+                        f"{sheet}!{column_letter(index + 1)}{r}", f"{what} in {header_of[key]}", fix
+                    )
+                )
             record[key] = value
         code = record.get("code")
         if code:
             if code in first_row_of:
                 letter = column_letter(next(i for i, k in columns.items() if k == "code") + 1)
-                problems.append(Problem(
-                    f"{sheet}!{letter}{r}", f'found the code "{code}" again',
-                    f"codes must be unique; it is already used in row {first_row_of[code]}"))
+                problems.append(
+                    Problem(
+                        f"{sheet}!{letter}{r}",
+                        f'found the code "{code}" again',
+                        f"codes must be unique; it is already used in row {first_row_of[code]}",
+                    )
+                )
             else:
                 first_row_of[code] = r
         records.append(record)
     if not records:
-        problems.append(Problem(f"{sheet}!A2", "found no pooling units",
-                                "enter one row per province (31 provinces plus the XPCC)"))
+        problems.append(
+            Problem(
+                f"{sheet}!A2",
+                "found no pooling units",
+                "enter one row per province (31 provinces plus the XPCC)",
+            )
+        )
         return None
     if missing:
         return None
@@ -450,16 +426,22 @@ def _units_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _read_parameters(grid: list[list[Cell]], sheet: str,
-                     problems: list[Problem]) -> Parameters | None:
+def _read_parameters(
+    grid: list[list[Cell]], sheet: str, problems: list[Problem]
+) -> Parameters | None:
     header = (PARAMETER_KEY_HEADER, PARAMETER_VALUE_HEADER)
     columns = _headers(grid, sheet, header, problems)
     if columns is None:
         return None
     by_key = {key: index for index, key in columns.items()}
     if "key" not in by_key or "value" not in by_key:
-        problems.append(Problem(f"{sheet}!1:1", "found no key and value columns",
-                                'head column A "key" and column B "value"'))
+        problems.append(
+            Problem(
+                f"{sheet}!1:1",
+                "found no key and value columns",
+                'head column A "key" and column B "value"',
+            )
+        )
         return None
     aliases = header_aliases(PARAMETER_FIELDS)
     values: dict[str, object] = {}
@@ -469,21 +451,29 @@ def _read_parameters(grid: list[list[Cell]], sheet: str,
     for r, row in enumerate(grid[1:], start=2):
         raw_key = row[kc][0] if kc < len(row) else None
         raw_value = row[vc][0] if vc < len(row) else None
-        if _blank(raw_key):
+        if blank(raw_key):
             continue
         text = str(raw_key).strip()
         if is_ignored_header(text):
             continue
         key = aliases.get(normalise_header(text))
         if key is None:
-            problems.append(Problem(f"{sheet}!{column_letter(kc + 1)}{r}",
-                                    f'found the unknown parameter key "{text}"',
-                                    "use one of " + ", ".join(f.key for f in PARAMETER_FIELDS)))
+            problems.append(
+                Problem(
+                    f"{sheet}!{column_letter(kc + 1)}{r}",
+                    f'found the unknown parameter key "{text}"',
+                    "use one of " + ", ".join(f.key for f in PARAMETER_FIELDS),
+                )
+            )
             continue
         if key in values:
-            problems.append(Problem(f"{sheet}!{column_letter(kc + 1)}{r}",
-                                    f'found "{text}" a second time',
-                                    f"keep one row for {key} (first in {where[key]})"))
+            problems.append(
+                Problem(
+                    f"{sheet}!{column_letter(kc + 1)}{r}",
+                    f'found "{text}" a second time',
+                    f"keep one row for {key} (first in {where[key]})",
+                )
+            )
             continue
         values[key] = raw_value
         written[key] = text
@@ -494,10 +484,13 @@ def _read_parameters(grid: list[list[Cell]], sheet: str,
         if field.key not in values:
             if field.required:
                 failed = True
-                problems.append(Problem(
-                    f"{sheet}!{column_letter(kc + 1)}{len(grid) + 1}",
-                    f"found no row for the required key {field.key}",
-                    f"add a row with key {field.key} and {field.expected}"))
+                problems.append(
+                    Problem(
+                        f"{sheet}!{column_letter(kc + 1)}{len(grid) + 1}",
+                        f"found no row for the required key {field.key}",
+                        f"add a row with key {field.key} and {field.expected}",
+                    )
+                )
             clean[field.key] = field.default
             continue
         value, error = coerce_cell(field, values[field.key])
@@ -509,38 +502,48 @@ def _read_parameters(grid: list[list[Cell]], sheet: str,
     return None if failed else Parameters(**clean)
 
 
-def _read_scenarios(grid: list[list[Cell]], sheet: str, base: Parameters,
-                    problems: list[Problem]) -> list[Scenario]:
+def _read_scenarios(
+    grid: list[list[Cell]], sheet: str, base: Parameters, problems: list[Problem]
+) -> list[Scenario]:
     fields = (SCENARIO_NAME_HEADER, *PARAMETER_FIELDS)
     columns = _headers(grid, sheet, fields, problems)
     if columns is None or "scenario" not in columns.values():
         if columns is not None:
-            problems.append(Problem(f"{sheet}!A1", "found no scenario column",
-                                    'head the first column "scenario"'))
+            problems.append(
+                Problem(
+                    f"{sheet}!A1", "found no scenario column", 'head the first column "scenario"'
+                )
+            )
         return []
     name_col = next(i for i, k in columns.items() if k == "scenario")
     scenarios: list[Scenario] = []
     seen: dict[str, int] = {BASE_SCENARIO: 0}
     for r, row in enumerate(grid[1:], start=2):
-        if all(_blank(v) for i, (v, _) in enumerate(row) if i in columns):
+        if all(blank(v) for i, (v, _) in enumerate(row) if i in columns):
             continue
         raw_name = row[name_col][0] if name_col < len(row) else None
         name_where = f"{sheet}!{column_letter(name_col + 1)}{r}"
-        if _blank(raw_name):
-            problems.append(Problem(name_where, "found a blank scenario name",
-                                    "give every scenario a unique name"))
+        if blank(raw_name):
+            problems.append(
+                Problem(
+                    name_where, "found a blank scenario name", "give every scenario a unique name"
+                )
+            )
             continue
-        name = _text(raw_name)
+        name = text_of(raw_name)
         if name in seen:
-            fix = ("the parameters sheet is the base scenario; choose another name"
-                   if name == BASE_SCENARIO else f"names must be unique (row {seen[name]})")
+            fix = (
+                "the parameters sheet is the base scenario; choose another name"
+                if name == BASE_SCENARIO
+                else f"names must be unique (row {seen[name]})"
+            )
             problems.append(Problem(name_where, f'found the scenario name "{name}" again', fix))
             continue
         seen[name] = r
         overrides: dict[str, object] = {}
         ok = True
         for index, key in columns.items():
-            if key == "scenario" or index >= len(row) or _blank(row[index][0]):
+            if key == "scenario" or index >= len(row) or blank(row[index][0]):
                 continue
             field = next(f for f in PARAMETER_FIELDS if f.key == key)
             value, error = coerce_cell(field, row[index][0])
@@ -548,8 +551,9 @@ def _read_scenarios(grid: list[list[Cell]], sheet: str, base: Parameters,
                 ok = False
                 what, fix = error
                 header = str(grid[0][index][0]).strip()
-                problems.append(Problem(f"{sheet}!{column_letter(index + 1)}{r}",
-                                        f"{what} in {header}", fix))
+                problems.append(
+                    Problem(f"{sheet}!{column_letter(index + 1)}{r}", f"{what} in {header}", fix)
+                )
             else:
                 overrides[key] = value
         if ok:

@@ -9,12 +9,12 @@ so a bad value reads the same in the CLI, the workbook and the web form.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from model.cells import coerce_cell
 from model.errors import InputError, Problem
-from model.schema import PARAMETER_BY_KEY, Field
+from model.schema import PARAMETER_BY_KEY
 
 BASE_SCENARIO = "base"
 
@@ -49,28 +49,6 @@ class Scenario:
     overrides: tuple[tuple[str, Any], ...] = ()
 
 
-def describe_value(raw: object) -> str:
-    """Quote a value as the planner wrote it, for an error message."""
-    if isinstance(raw, str):
-        return f'"{raw}"'
-    return f'"{raw}"' if raw is not None else "a blank cell"
-
-
-def coerce_parameter(field: Field, raw: object) -> tuple[Any, str | None]:
-    """Check one raw value against its field; return (value, None) or (None, problem).
-
-    A blank value becomes the field's default. Text that reads as a number is accepted,
-    since web forms and ``--set`` deliver text.
-    """
-    from model.inputs import coerce_cell
-
-    return coerce_cell(field, raw)
-
-
-def _fix_for(field: Field) -> str:
-    return f"enter {field.expected} for {field.key} ({field.label})"
-
-
 def parse_assignment(text: str, origin: str) -> tuple[str, str]:
     """Split ``key=value`` from ``--set`` or ``--sweep``; refuse unknown keys."""
     key, sep, value = text.partition("=")
@@ -79,15 +57,11 @@ def parse_assignment(text: str, origin: str) -> tuple[str, str]:
         raise InputError([Problem(origin, f'found "{text}"', "write it as key=value")])
     if key not in PARAMETER_BY_KEY:
         known = ", ".join(PARAMETER_BY_KEY)
-        raise InputError(
-            [Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")]
-        )
+        raise InputError([Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")])
     return key, value.strip()
 
 
-def apply_overrides(
-    base: Parameters, overrides: dict[str, object], origin: str
-) -> Parameters:
+def apply_overrides(base: Parameters, overrides: dict[str, object], origin: str) -> Parameters:
     """Check raw override values and apply them to ``base``.
 
     Raises:
@@ -99,11 +73,14 @@ def apply_overrides(
         field = PARAMETER_BY_KEY.get(key)
         if field is None:
             known = ", ".join(PARAMETER_BY_KEY)
-            problems.append(Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}"))
+            problems.append(
+                Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")
+            )
             continue
-        value, error = coerce_parameter(field, raw)
+        value, error = coerce_cell(field, raw)
         if error is not None:
-            problems.append(Problem(f"{origin} {key}", error, _fix_for(field)))
+            what, fix = error
+            problems.append(Problem(f"{origin} {key}", what, fix))
         else:
             clean[key] = value
     if problems:
@@ -122,7 +99,9 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
         key, values = parse_assignment(text, f"--sweep {text}")
         items = [v.strip() for v in values.split(",") if v.strip() != ""]
         if not items:
-            raise InputError([Problem(f"--sweep {text}", "found no values", "list values as key=v1,v2")])
+            raise InputError(
+                [Problem(f"--sweep {text}", "found no values", "list values as key=v1,v2")]
+            )
         axes.append((key, items))
     scenarios = [Scenario(BASE_SCENARIO, base)]
     seen = {BASE_SCENARIO}
@@ -135,8 +114,3 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
         seen.add(name)
         scenarios.append(Scenario(name, params, tuple(raw.items())))
     return scenarios
-
-
-def is_number(value: object) -> bool:
-    """True for a finite int or float that is not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,40 @@
+# Two commands from a fresh clone: `make run` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE := inputs/sample_2020.xlsx
+
+.PHONY: run test lint types pytest bench screenshots template clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/caf run $(SAMPLE) -o reports/allocation_2020.xlsx --json reports/allocation_2020.json --force; \
+	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
+
+test: lint types pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check model tests benchmarks inputs
+	$(BIN)/ruff format --check model tests benchmarks inputs
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/sweep.py
+
+template: $(STAMP)
+	$(BIN)/caf template inputs/template.xlsx --force
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,294 @@
+"""``caf``: the command line, and the only module that prints.
+
+Exit codes (interfaces.md): 0 full payment guaranteed, 3 solved but an unfunded gap
+remains, 2 bad input (one line per problem, no traceback), 1 internal error. ``--debug``
+shows a traceback; nothing else does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from model import __version__
+from model.errors import InputError, Problem
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INPUT = 2
+EXIT_GAP = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caf", description="Optimizer for the central pension adjustment fund (中央调剂基金)."
+    )
+    parser.add_argument("--version", action="version", version=f"caf {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    template = commands.add_parser("template", help="write an empty input template")
+    template.add_argument("out", type=Path)
+    template.add_argument("--force", action="store_true", help="replace an existing file")
+
+    check = commands.add_parser("check", help="validate a workbook")
+    check.add_argument("workbook", type=Path)
+
+    run = commands.add_parser("run", help="solve one scenario and write the allocation")
+    run.add_argument("workbook", type=Path)
+    run.add_argument("-o", "--out", type=Path, required=True)
+    run.add_argument("--json", type=Path, dest="json_out")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="assignments",
+        metavar="KEY=VALUE",
+        help="override a parameter (repeatable)",
+    )
+    run.add_argument("--scenario", help="a row of the scenarios sheet")
+    run.add_argument("--force", action="store_true", help="replace existing outputs")
+
+    compare = commands.add_parser("compare", help="solve every scenario and compare them")
+    compare.add_argument("workbook", type=Path)
+    compare.add_argument("-o", "--out", type=Path, required=True)
+    compare.add_argument("--json", type=Path, dest="json_out")
+    compare.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="sweep a parameter (repeatable: cartesian product)",
+    )
+    compare.add_argument(
+        "--workers", type=int, default=0, help="processes to use (default: all cores)"
+    )
+    compare.add_argument("--force", action="store_true", help="replace existing outputs")
+
+    serve = commands.add_parser("serve", help="start the web interface")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, default=Path("runs"))
+    serve.add_argument("--token-file", type=Path)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run ``caf`` with ``argv``; return the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        handler = {
+            "template": _template,
+            "check": _check,
+            "run": _run,
+            "compare": _compare,
+            "serve": _serve,
+        }[args.command]
+        return handler(args, out)
+    except InputError as error:
+        if args.debug:
+            traceback.print_exc(file=err)
+        for problem in error.problems:
+            print(problem, file=err)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return EXIT_INTERNAL
+    except Exception as error:  # the last line of defence: a planner never sees a traceback
+        if args.debug:
+            traceback.print_exc(file=err)
+        else:
+            print(f"internal error: {error} (run with --debug for details)", file=err)
+        return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def _template(args: argparse.Namespace, out: TextIO) -> int:
+    from model.template import write_template
+
+    path = write_template(args.out, force=args.force)
+    print(f"wrote the input template to {path}", file=out)
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from model.inputs import read_workbook
+
+    data = read_workbook(args.workbook)
+    print(
+        f"{args.workbook}: valid — {len(data.units)} units, year {data.parameters.year}, "
+        f"{len(data.scenarios)} scenario(s)",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from model.inputs import read_workbook
+    from model.report import write_allocation_workbook, write_json
+    from model.runner import solve_scenario
+    from model.scenarios import Scenario, apply_overrides, parse_assignment
+    from model.xlsx import refuse_overwrite
+
+    _refuse_outputs(args, refuse_overwrite)
+    data = read_workbook(args.workbook)
+    scenario = data.scenario(args.scenario) if args.scenario else data.scenarios[0]
+    if args.assignments:
+        pairs = dict(parse_assignment(text, f"--set {text}") for text in args.assignments)
+        params = apply_overrides(scenario.parameters, dict(pairs), "--set")
+        scenario = Scenario(scenario.name, params, scenario.overrides + tuple(pairs.items()))
+    allocation = solve_scenario(data, scenario)
+    write_allocation_workbook(allocation, args.out, force=args.force)
+    if args.json_out:
+        write_json(allocation.to_json(), args.json_out, force=args.force)
+    for line in summary_lines(allocation):
+        print(line, file=out)
+    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
+    return EXIT_GAP if allocation.status == "unfunded_gap" else EXIT_OK
+
+
+def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
+    """Refuse before solving, so a planner does not wait for a run that cannot be saved."""
+    problems: list[Problem] = []
+    for path in (args.out, args.json_out):
+        if path is None:
+            continue
+        try:
+            refuse(path, args.force)  # type: ignore[operator]
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    from model.compare import run_comparison
+    from model.inputs import read_workbook
+    from model.compare_report import write_comparison_workbook
+    from model.report import write_json
+    from model.scenarios import sweep_scenarios
+    from model.xlsx import refuse_overwrite
+
+    _refuse_outputs(args, refuse_overwrite)
+    data = read_workbook(args.workbook)
+    scenarios = sweep_scenarios(data.parameters, args.sweep) if args.sweep else list(data.scenarios)
+    progress = out if (len(scenarios) > 20 and out.isatty()) else None
+    comparison = run_comparison(data, scenarios, workers=args.workers or None, progress=progress)
+    write_comparison_workbook(comparison, args.out, force=args.force)
+    if args.json_out:
+        write_json(comparison.to_json(), args.json_out, force=args.force)
+    for line in comparison_lines(comparison):
+        print(line, file=out)
+    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
+    return EXIT_GAP if comparison.any_gap else EXIT_OK
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from model.web.server import serve
+
+    return serve(
+        host=args.host, port=args.port, data_dir=args.data_dir, token_file=args.token_file, out=out
+    )
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}亿"
+
+
+def _months(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.1f}"
+
+
+def summary_lines(allocation: object) -> list[str]:
+    """A short readable summary of one allocation for the terminal."""
+    from model.results import Allocation
+
+    assert isinstance(allocation, Allocation)
+    a = allocation
+    table = a.table
+    t = a.totals
+    payers = table[table["net_transfer_100m"] < 0].sort_values("net_transfer_100m")
+    receivers = table[table["net_transfer_100m"] > 0].sort_values(
+        "net_transfer_100m", ascending=False
+    )
+
+    def names(frame: object, limit: int = 5) -> str:
+        rows = frame.head(limit)  # type: ignore[attr-defined]
+        listed = ", ".join(
+            f"{r.name_en or r.name_zh} {r.net_transfer_100m:+,.2f}" for r in rows.itertuples()
+        )
+        more = len(frame) - limit  # type: ignore[arg-type]
+        return listed + (f" and {more} more" if more > 0 else "")
+
+    p = a.parameters
+    lines = [
+        f"caf {a.scenario}: year {p.year}, ratio {p.contribution_ratio:g}, "
+        f"objective {p.objective}, band "
+        + ("free" if p.max_rule_deviation is None else f"±{p.max_rule_deviation:g}")
+        + f", reserve floor {p.reserve_months_floor:g} months",
+        f"Fund {_money(t['fund_100m'])}; {_money(t['moved_100m'])} moves between units "
+        f"(rule: {_money(t['rule_moved_100m'])}).",
+        f"Net contributors ({len(payers)}): {names(payers)}.",
+        f"Net beneficiaries ({len(receivers)}): {names(receivers)}.",
+        f"Extra subsidy: local {_money(t['local_subsidy_100m'])}, "
+        f"central {_money(t['central_subsidy_100m'])}.",
+    ]
+    if a.status == "unfunded_gap":
+        gaps = table[table["unfunded_gap_100m"] > 0]
+        listed = ", ".join(
+            f"{r.name_en or r.name_zh} {r.unfunded_gap_100m:,.2f}" for r in gaps.itertuples()
+        )
+        lines.append(f"UNFUNDED GAP {_money(t['unfunded_gap_100m'])}: {listed}.")
+    else:
+        lines.append(f"Full payment guaranteed in all {len(table)} units.")
+    worst = {s: a.equity[s]["months_min"].value for s in ("before", "rule", "optimized")}
+    spread = {s: a.equity[s]["months_range"].value for s in ("before", "rule", "optimized")}
+    lines.append(
+        "Lowest reserve months: before "
+        + _months(worst["before"])
+        + ", rule "
+        + _months(worst["rule"])
+        + ", optimized "
+        + _months(worst["optimized"])
+        + "."
+    )
+    lines.append(
+        "Range of reserve months: before "
+        + _months(spread["before"])
+        + ", rule "
+        + _months(spread["rule"])
+        + ", optimized "
+        + _months(spread["optimized"])
+        + "."
+    )
+    return lines
+
+
+def comparison_lines(comparison: object) -> list[str]:
+    """One line per scenario for the terminal."""
+    rows = []
+    for allocation in comparison.allocations:  # type: ignore[attr-defined]
+        t = allocation.totals
+        rows.append(
+            f"{allocation.scenario}: fund {_money(t['fund_100m'])}, subsidy "
+            f"{_money(t['local_subsidy_100m'] + t['central_subsidy_100m'])}, gap "
+            f"{_money(t['unfunded_gap_100m'])}, lowest months "
+            f"{_months(allocation.equity['optimized']['months_min'].value)}"
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,290 @@
+"""FundData + Parameters → the Pyomo model of domain.md §4 (pure: no I/O, no solving).
+
+Read from the top down: sets, parameters, variables, then one ``add_<family>`` call per
+constraint family, then the objective of every lexicographic level. Every figure that a
+policy scenario can change is a mutable ``Param`` or a variable bound, so the comparison
+runner re-solves one built model instead of rebuilding it (``update_coefficients``).
+
+Notation (money in 亿元): ``a`` transfer from the fund, ``l`` local subsidy, ``g`` central
+subsidy, ``u`` unfunded gap; ``K_p = before_p − contribution_p`` is what a unit holds at
+year end before any transfer or subsidy, so ``closing_p = K_p + a_p + l_p + g_p``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from model.rule import RuleAllocation, statutory_allocation
+from model.scenarios import Parameters
+from model.schema import MONTHS_PER_YEAR
+
+LEVEL_GAP = "unfunded_gap"
+LEVEL_SUBSIDY = "fiscal_subsidy"
+LEVEL_CENTRAL = "central_subsidy"
+LEVEL_EQUITY = "imbalance"
+LEVEL_RULE = "rule_distance"
+LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY, LEVEL_RULE)
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Every per-unit number the LP needs, as arrays in code order.
+
+    Attributes:
+        codes: unit codes, sorted.
+        contribution: what each unit hands up under this scenario's ratio.
+        rule_allocation: the statutory allocation.
+        before: ``opening + contribution_income + other_income + planned_central − expenditure``.
+        floor: ``min(opening, 0) + reserve_months_floor × expenditure / 12``.
+        expenditure: pension expenditure (> 0).
+        local_cap: the most extra local subsidy.
+        min_local_share: the least local share of any extra subsidy.
+        lower, upper: the band on transfers; (0, fund) when transfers are free.
+        fund: Σ contribution.
+        central_budget: the most extra central subsidy in total.
+    """
+
+    codes: tuple[str, ...]
+    contribution: np.ndarray
+    rule_allocation: np.ndarray
+    before: np.ndarray
+    floor: np.ndarray
+    expenditure: np.ndarray
+    local_cap: np.ndarray
+    min_local_share: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    fund: float
+    central_budget: float
+
+    @property
+    def held(self) -> np.ndarray:
+        """``K_p = before_p − contribution_p``: the year-end balance with no transfer."""
+        return self.before - self.contribution
+
+    @property
+    def money_scale(self) -> float:
+        """A size of the money in the model, for tolerances that scale with the data."""
+        return float(max(1.0, np.abs(self.expenditure).sum()))
+
+
+def before_adjustment(units: pd.DataFrame) -> pd.Series:
+    """Year-end balance with no adjustment and no extra subsidy (domain.md §4)."""
+    return (
+        units["opening_balance_100m"]
+        + units["contribution_income_100m"]
+        + units["other_income_100m"]
+        + units["planned_central_subsidy_100m"]
+        - units["expenditure_100m"]
+    )
+
+
+def reserve_floor(units: pd.DataFrame, parameters: Parameters) -> pd.Series:
+    """``min(opening, 0) + reserve_months_floor × expenditure / 12``: no deficit deepens."""
+    return (
+        units["opening_balance_100m"].clip(upper=0.0)
+        + parameters.reserve_months_floor * units["expenditure_100m"] / MONTHS_PER_YEAR
+    )
+
+
+def coefficients(
+    units: pd.DataFrame, parameters: Parameters, rule: RuleAllocation | None = None
+) -> Coefficients:
+    """Derive the LP's numbers for one scenario from the validated units."""
+    rule = rule or statutory_allocation(units, parameters)
+    contribution = rule.contribution_100m.to_numpy(dtype=float)
+    rule_allocation = rule.allocation_100m.to_numpy(dtype=float)
+    delta = parameters.max_rule_deviation
+    if delta is None:
+        lower = np.zeros_like(rule_allocation)
+        upper = np.full_like(rule_allocation, rule.fund_100m)
+    else:
+        lower = np.maximum(0.0, (1.0 - delta) * rule_allocation)
+        upper = (1.0 + delta) * rule_allocation
+    return Coefficients(
+        codes=tuple(str(c) for c in units.index),
+        contribution=contribution,
+        rule_allocation=rule_allocation,
+        before=before_adjustment(units).to_numpy(dtype=float),
+        floor=reserve_floor(units, parameters).to_numpy(dtype=float),
+        expenditure=units["expenditure_100m"].to_numpy(dtype=float),
+        local_cap=units["local_subsidy_cap_100m"].to_numpy(dtype=float),
+        min_local_share=units["min_local_share"].to_numpy(dtype=float),
+        lower=lower,
+        upper=upper,
+        fund=rule.fund_100m,
+        central_budget=parameters.central_subsidy_budget_100m,
+    )
+
+
+def build_model(coeffs: Coefficients, objective: str) -> pyo.ConcreteModel:
+    """Build the LP for one equity ``objective`` (``maximin``, ``range`` or ``mad``).
+
+    All level objectives are built and deactivated; ``solve`` activates them in turn and
+    fixes each optimum through the ``level_bound`` constraints.
+    """
+    m = pyo.ConcreteModel(name="central_adjustment_fund")
+    n = len(coeffs.codes)
+    m.UNITS = pyo.RangeSet(0, n - 1)
+    m.SHARED = pyo.Set(initialize=[p for p in range(n) if coeffs.min_local_share[p] > 0])
+    m.LEVELS = pyo.Set(initialize=LEVELS, ordered=True)
+    m.objective_kind = objective
+
+    m.need = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
+    m.held = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
+    m.rule_allocation = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
+    m.fund = pyo.Param(mutable=True, initialize=0.0)
+    m.central_budget = pyo.Param(mutable=True, initialize=0.0)
+    m.level_optimum = pyo.Param(m.LEVELS, mutable=True, initialize=0.0)
+    m.months_per_money = {p: MONTHS_PER_YEAR / coeffs.expenditure[p] for p in range(n)}
+    m.total_expenditure = float(coeffs.expenditure.sum())
+
+    m.transfer = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+    m.local_subsidy = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+    m.central_subsidy = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+    m.unfunded_gap = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+    m.rule_distance = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+
+    add_fund_balance(m)
+    add_full_payment(m)
+    add_local_share(m, coeffs.min_local_share)
+    add_central_budget(m)
+    add_rule_distance(m)
+    add_imbalance(m, objective)
+    add_level_objectives(m)
+    update_coefficients(m, coeffs)
+    return m
+
+
+def closing(m: pyo.ConcreteModel, p: int) -> pyo.Expression:
+    """``closing_p = K_p + a_p + l_p + g_p`` (the unfunded gap is not money held)."""
+    return m.held[p] + m.transfer[p] + m.local_subsidy[p] + m.central_subsidy[p]
+
+
+def months(m: pyo.ConcreteModel, p: int) -> pyo.Expression:
+    """Reserve months ``M_p = 12 · closing_p / expenditure_p``."""
+    return m.months_per_money[p] * closing(m, p)
+
+
+def add_fund_balance(m: pyo.ConcreteModel) -> None:
+    """The fund pays out what it raises: ``Σ_p a_p = Σ_p contribution_p``."""
+    m.fund_balance = pyo.Constraint(expr=pyo.quicksum(m.transfer[p] for p in m.UNITS) == m.fund)
+
+
+def add_full_payment(m: pyo.ConcreteModel) -> None:
+    """Pensions paid in full: ``closing_p + u_p ≥ floor_p``, i.e. ``a+l+g+u ≥ floor − K``."""
+
+    def rule(m: pyo.ConcreteModel, p: int) -> pyo.Expression:
+        return (
+            m.transfer[p] + m.local_subsidy[p] + m.central_subsidy[p] + m.unfunded_gap[p]
+            >= m.need[p]
+        )
+
+    m.full_payment = pyo.Constraint(m.UNITS, rule=rule)
+
+
+def add_local_share(m: pyo.ConcreteModel, share: np.ndarray) -> None:
+    """Local finance bears its share: ``l_p ≥ s_p (l_p + g_p)``, i.e. ``(1−s)l − s·g ≥ 0``."""
+
+    def rule(m: pyo.ConcreteModel, p: int) -> pyo.Expression:
+        s = float(share[p])
+        return (1.0 - s) * m.local_subsidy[p] - s * m.central_subsidy[p] >= 0.0
+
+    m.local_share = pyo.Constraint(m.SHARED, rule=rule)
+
+
+def add_central_budget(m: pyo.ConcreteModel) -> None:
+    """Extra central money is budgeted: ``Σ_p g_p ≤ central_subsidy_budget``."""
+    m.central_budget_limit = pyo.Constraint(
+        expr=pyo.quicksum(m.central_subsidy[p] for p in m.UNITS) <= m.central_budget
+    )
+
+
+def add_rule_distance(m: pyo.ConcreteModel) -> None:
+    """``e_p ≥ |a_p − rule_p|`` as two rows; Σ e is the last level's objective."""
+    m.rule_distance_above = pyo.Constraint(
+        m.UNITS, rule=lambda m, p: m.rule_distance[p] >= m.transfer[p] - m.rule_allocation[p]
+    )
+    m.rule_distance_below = pyo.Constraint(
+        m.UNITS, rule=lambda m, p: m.rule_distance[p] >= m.rule_allocation[p] - m.transfer[p]
+    )
+
+
+def add_imbalance(m: pyo.ConcreteModel, objective: str) -> None:
+    """The equity level's rows and its expression ``m.imbalance`` (to minimise).
+
+    - maximin: ``t ≤ M_p`` for all p; minimise ``−t``.
+    - range: ``lo ≤ M_p ≤ hi``; minimise ``hi − lo``.
+    - mad: ``d_p ≥ |M_p − M̄|`` with ``M̄ = 12 Σ closing / Σ expenditure``; minimise ``Σ d / n``.
+    """
+    if objective == "maximin":
+        m.lowest_months = pyo.Var()
+        m.maximin_rows = pyo.Constraint(m.UNITS, rule=lambda m, p: m.lowest_months <= months(m, p))
+        m.imbalance = pyo.Expression(expr=-m.lowest_months)
+    elif objective == "range":
+        m.lowest_months = pyo.Var()
+        m.highest_months = pyo.Var()
+        m.range_low = pyo.Constraint(m.UNITS, rule=lambda m, p: m.lowest_months <= months(m, p))
+        m.range_high = pyo.Constraint(m.UNITS, rule=lambda m, p: m.highest_months >= months(m, p))
+        m.imbalance = pyo.Expression(expr=m.highest_months - m.lowest_months)
+    elif objective == "mad":
+        m.deviation = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
+        m.national_months = pyo.Expression(
+            expr=MONTHS_PER_YEAR
+            / m.total_expenditure
+            * pyo.quicksum(closing(m, p) for p in m.UNITS)
+        )
+        m.mad_above = pyo.Constraint(
+            m.UNITS, rule=lambda m, p: m.deviation[p] >= months(m, p) - m.national_months
+        )
+        m.mad_below = pyo.Constraint(
+            m.UNITS, rule=lambda m, p: m.deviation[p] >= m.national_months - months(m, p)
+        )
+        m.imbalance = pyo.Expression(
+            expr=pyo.quicksum(m.deviation[p] for p in m.UNITS) / len(m.UNITS)
+        )
+    else:
+        raise ValueError(f"unknown objective {objective!r}")
+
+
+def add_level_objectives(m: pyo.ConcreteModel) -> None:
+    """One deactivated objective per level, and a deactivated row holding each optimum.
+
+    ``level_bound[k]``: ``f_k(x) ≤ level_optimum[k]`` keeps level k at its optimum (plus
+    the tolerance the solver adds) while later levels are optimised.
+    """
+    expressions = {
+        LEVEL_GAP: pyo.quicksum(m.unfunded_gap[p] for p in m.UNITS),
+        LEVEL_SUBSIDY: pyo.quicksum(m.local_subsidy[p] + m.central_subsidy[p] for p in m.UNITS),
+        LEVEL_CENTRAL: pyo.quicksum(m.central_subsidy[p] for p in m.UNITS),
+        LEVEL_EQUITY: m.imbalance,
+        LEVEL_RULE: pyo.quicksum(m.rule_distance[p] for p in m.UNITS),
+    }
+    m.level_value = pyo.Expression(m.LEVELS, rule=lambda m, k: expressions[k])
+    m.level_objective = pyo.Objective(m.LEVELS, rule=lambda m, k: m.level_value[k])
+    m.level_objective.deactivate()
+    m.level_bound = pyo.Constraint(
+        m.LEVELS, rule=lambda m, k: m.level_value[k] <= m.level_optimum[k]
+    )
+    m.level_bound.deactivate()
+
+
+def update_coefficients(m: pyo.ConcreteModel, coeffs: Coefficients) -> None:
+    """Load one scenario's numbers into the built model (mutable params and bounds)."""
+    need = coeffs.floor - coeffs.held
+    held = coeffs.held
+    for p in m.UNITS:
+        m.need[p] = float(need[p])
+        m.held[p] = float(held[p])
+        m.rule_allocation[p] = float(coeffs.rule_allocation[p])
+        m.transfer[p].setlb(float(coeffs.lower[p]))
+        m.transfer[p].setub(float(coeffs.upper[p]))
+        m.local_subsidy[p].setub(float(coeffs.local_cap[p]))
+    m.fund = coeffs.fund
+    m.central_budget = coeffs.central_budget
+    m.level_bound.deactivate()
+    m.level_objective.deactivate()

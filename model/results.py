@@ -1,0 +1,286 @@
+"""Solved model → ``Allocation``: per-unit figures, totals, equity metrics and duals.
+
+Results compute; reports lay out. Everything a report, the JSON or the web page shows is
+computed here once, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from model.equity import Metric, equity_metrics
+from model.formulation import Coefficients
+from model.inputs import Source
+from model.rule import RuleAllocation
+from model.scenarios import Parameters
+from model.schema import MONTHS_PER_YEAR
+from model.solve import LevelOutcome, SolveOutcome
+
+STATUS_FULL = "full_payment"
+STATUS_GAP = "unfunded_gap"
+STATES: tuple[str, ...] = ("before", "rule", "optimized")
+CLEAN_TOLERANCE = 1e-7
+"""Solver values below ``CLEAN_TOLERANCE × money scale`` are round-off and shown as 0."""
+
+PROVINCE_JSON_KEYS: tuple[str, ...] = (
+    "code",
+    "name_zh",
+    "contribution_100m",
+    "rule_allocation_100m",
+    "allocation_100m",
+    "net_transfer_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
+    "closing_balance_100m",
+    "months_before",
+    "months_rule",
+    "months_optimized",
+    "full_payment_dual",
+)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The answer for one scenario.
+
+    Attributes:
+        scenario: the scenario's name.
+        parameters: its policy.
+        status: ``full_payment`` or ``unfunded_gap``.
+        table: one row per unit, indexed by code; holds every ``PROVINCE_JSON_KEYS``
+            column plus ``name_en``, ``region``, ``retirees_10k``, ``rule_net_transfer_100m``,
+            ``rule_closing_balance_100m``, ``floor_100m``, ``local_subsidy_cap_100m``,
+            ``band_lower_100m``, ``band_upper_100m`` and the binding flags ``at_local_cap``,
+            ``at_band_lower``, ``at_band_upper``, ``at_floor``.
+        totals: fund, gap, local and central subsidy, and money moved (all 亿元).
+        equity: metrics per state (before, rule, optimized).
+        fund_dual: subsidy saved per extra 亿 in the fund (marginal value).
+        central_budget_binding: whether the central budget is used up.
+        per_retiree_yuan: the statutory amount per retiree.
+        levels: each lexicographic level's objective and termination.
+        solver: solver name and version.
+        source: the input file.
+    """
+
+    scenario: str
+    parameters: Parameters
+    status: str
+    table: pd.DataFrame
+    totals: dict[str, float]
+    equity: dict[str, dict[str, Metric]]
+    fund_dual: float
+    central_budget_binding: bool
+    per_retiree_yuan: float
+    levels: tuple[LevelOutcome, ...]
+    solver: str
+    source: Source
+    overrides: tuple[tuple[str, Any], ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def gap_units(self) -> list[str]:
+        """Codes of units left with an unfunded gap."""
+        return list(self.table.index[self.table["unfunded_gap_100m"] > 0])
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON result of interfaces.md, with exactly its keys."""
+        provinces = []
+        for row in self.table[list(PROVINCE_JSON_KEYS)].itertuples(index=False):
+            record = dict(zip(PROVINCE_JSON_KEYS, row, strict=True))
+            provinces.append(
+                {k: (v if isinstance(v, str) else float(v)) for k, v in record.items()}
+            )
+        return {
+            "scenario": self.scenario,
+            "status": self.status,
+            "parameters": self.parameters.as_dict(),
+            "totals": {
+                k: self.totals[k]
+                for k in (
+                    "fund_100m",
+                    "unfunded_gap_100m",
+                    "local_subsidy_100m",
+                    "central_subsidy_100m",
+                )
+            },
+            "provinces": provinces,
+            "equity": {
+                state: {name: metric.value for name, metric in metrics.items()}
+                for state, metrics in self.equity.items()
+            },
+        }
+
+
+def _values(var: pyo.Var, n: int) -> np.ndarray:
+    return np.array([pyo.value(var[p]) for p in range(n)], dtype=float)
+
+
+def extract(
+    m: pyo.ConcreteModel,
+    units: pd.DataFrame,
+    coeffs: Coefficients,
+    rule: RuleAllocation,
+    outcome: SolveOutcome,
+    scenario: str,
+    parameters: Parameters,
+    source: Source,
+    overrides: tuple[tuple[str, Any], ...] = (),
+) -> Allocation:
+    """Read the solved model into an ``Allocation``."""
+    n = len(coeffs.codes)
+    threshold = CLEAN_TOLERANCE * coeffs.money_scale
+
+    def clean(values: np.ndarray) -> np.ndarray:
+        return np.where(np.abs(values) < threshold, 0.0, values)
+
+    transfer = _values(m.transfer, n)
+    local = clean(_values(m.local_subsidy, n))
+    central = clean(_values(m.central_subsidy, n))
+    gap = clean(_values(m.unfunded_gap, n))
+    return assemble(
+        units,
+        coeffs,
+        rule,
+        transfer,
+        local,
+        central,
+        gap,
+        outcome,
+        scenario,
+        parameters,
+        source,
+        overrides,
+    )
+
+
+def assemble(
+    units: pd.DataFrame,
+    coeffs: Coefficients,
+    rule: RuleAllocation,
+    transfer: np.ndarray,
+    local: np.ndarray,
+    central: np.ndarray,
+    gap: np.ndarray,
+    outcome: SolveOutcome,
+    scenario: str,
+    parameters: Parameters,
+    source: Source,
+    overrides: tuple[tuple[str, Any], ...] = (),
+) -> Allocation:
+    """Compute every reported figure from the decision values."""
+    threshold = CLEAN_TOLERANCE * coeffs.money_scale
+    exp = coeffs.expenditure
+    closing = coeffs.held + transfer + local + central
+    rule_closing = coeffs.held + coeffs.rule_allocation
+    table = pd.DataFrame(index=pd.Index(coeffs.codes, name="code"))
+    table["code"] = list(coeffs.codes)
+    for key in (
+        "name_zh",
+        "name_en",
+        "region",
+        "retirees_10k",
+        "expenditure_100m",
+        "local_subsidy_cap_100m",
+        "min_local_share",
+        "opening_balance_100m",
+    ):
+        table[key] = units[key].to_numpy()
+    table["contribution_100m"] = coeffs.contribution
+    table["rule_allocation_100m"] = coeffs.rule_allocation
+    table["rule_net_transfer_100m"] = coeffs.rule_allocation - coeffs.contribution
+    table["allocation_100m"] = transfer
+    table["net_transfer_100m"] = transfer - coeffs.contribution
+    table["local_subsidy_100m"] = local
+    table["central_subsidy_100m"] = central
+    table["unfunded_gap_100m"] = gap
+    table["before_balance_100m"] = coeffs.before
+    table["rule_closing_balance_100m"] = rule_closing
+    table["closing_balance_100m"] = closing
+    table["floor_100m"] = coeffs.floor
+    table["band_lower_100m"] = coeffs.lower
+    table["band_upper_100m"] = coeffs.upper
+    table["months_before"] = MONTHS_PER_YEAR * coeffs.before / exp
+    table["months_rule"] = MONTHS_PER_YEAR * rule_closing / exp
+    table["months_optimized"] = MONTHS_PER_YEAR * closing / exp
+    table["full_payment_dual"] = np.asarray(outcome.full_payment_dual, dtype=float)
+    table["rule_shortfall_100m"] = np.maximum(0.0, coeffs.floor - rule_closing)
+    banded = parameters.max_rule_deviation is not None
+    table["at_local_cap"] = (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold)
+    table["at_band_lower"] = banded & (transfer <= coeffs.lower + threshold)
+    table["at_band_upper"] = banded & (transfer >= coeffs.upper - threshold)
+    table["at_floor"] = closing + gap <= coeffs.floor + threshold
+    total_gap = float(gap.sum())
+    totals = {
+        "fund_100m": float(coeffs.fund),
+        "unfunded_gap_100m": total_gap,
+        "local_subsidy_100m": float(local.sum()),
+        "central_subsidy_100m": float(central.sum()),
+        "moved_100m": float(np.clip(transfer - coeffs.contribution, 0, None).sum()),
+        "rule_moved_100m": float(
+            np.clip(coeffs.rule_allocation - coeffs.contribution, 0, None).sum()
+        ),
+        "rule_shortfall_100m": float(table["rule_shortfall_100m"].sum()),
+    }
+    central_binding = (
+        coeffs.central_budget > 0
+        and totals["central_subsidy_100m"] >= coeffs.central_budget - threshold
+    )
+    return Allocation(
+        scenario=scenario,
+        parameters=parameters,
+        status=STATUS_GAP if total_gap > 0 else STATUS_FULL,
+        table=table,
+        totals=totals,
+        equity=_equity(units, coeffs, rule, transfer, local, central),
+        fund_dual=outcome.fund_dual,
+        central_budget_binding=bool(central_binding),
+        per_retiree_yuan=rule.per_retiree_yuan,
+        levels=outcome.levels,
+        solver=outcome.solver,
+        source=source,
+        overrides=overrides,
+        timings=dict(outcome.timings),
+    )
+
+
+def _equity(
+    units: pd.DataFrame,
+    coeffs: Coefficients,
+    rule: RuleAllocation,
+    transfer: np.ndarray,
+    local: np.ndarray,
+    central: np.ndarray,
+) -> dict[str, dict[str, Metric]]:
+    """Metrics before adjustment, under the statutory rule, and optimised (domain.md §5)."""
+    exp = coeffs.expenditure
+    retirees = units["retirees_10k"].to_numpy(dtype=float)
+    regions = units["region"].to_numpy(dtype=str)
+    own = (
+        units["opening_balance_100m"].clip(lower=0.0)
+        + units["contribution_income_100m"]
+        + units["other_income_100m"]
+        + units["planned_central_subsidy_100m"]
+    ).to_numpy(dtype=float)
+    states = {
+        "before": (coeffs.before, own),
+        "rule": (
+            coeffs.held + coeffs.rule_allocation,
+            own - coeffs.contribution + coeffs.rule_allocation,
+        ),
+        "optimized": (
+            coeffs.held + transfer + local + central,
+            own - coeffs.contribution + transfer + local + central,
+        ),
+    }
+    metrics = {}
+    for state, (closing, resources) in states.items():
+        months = MONTHS_PER_YEAR * closing / exp
+        national = MONTHS_PER_YEAR * float(closing.sum()) / float(exp.sum())
+        metrics[state] = equity_metrics(months, national, resources, retirees, regions)
+    return metrics

@@ -1,0 +1,84 @@
+"""Safe, atomic writing shared by every workbook and file the project writes.
+
+Outputs are written to a temporary file beside the target and renamed over it, so a
+planner never finds a half-written report. An existing file is replaced only when the
+caller says ``force``. User text is stored as plain text: a name like ``=HYPERLINK(...)``
+must never become a formula in a workbook forwarded to a director.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from model.errors import InputError, Problem
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def safe_text(value: object) -> str:
+    """User text with control characters removed, never read as a formula."""
+    return _CONTROL.sub("", str(value))
+
+
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """Raise an InputError when ``path`` exists and ``force`` is not given."""
+    if path.exists() and not force:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "the file already exists",
+                    "choose another name, or add --force to replace it",
+                )
+            ]
+        )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it over ``path`` on success.
+
+    Raises:
+        InputError: the target exists and ``force`` is False, or its folder is missing.
+    """
+    path = Path(path)
+    refuse_overwrite(path, force)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "the output folder does not exist",
+                    f"create {folder} first or choose another path",
+                )
+            ]
+        )
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def save_workbook(workbook: Any, path: str | Path, force: bool = False) -> Path:
+    """Save an openpyxl workbook atomically."""
+    with atomic_path(path, force) as temporary:
+        workbook.save(temporary)
+    return Path(path)
+
+
+def write_bytes(writer: Callable[[Path], None], path: str | Path, force: bool = False) -> Path:
+    """Run ``writer(temporary)`` then move the result to ``path`` atomically."""
+    with atomic_path(path, force) as temporary:
+        writer(temporary)
+    return Path(path)
