@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -175,8 +175,8 @@ def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from model.compare import run_comparison
-    from model.inputs import read_workbook
     from model.compare_report import write_comparison_workbook
+    from model.inputs import read_workbook
     from model.report import write_json
     from model.scenarios import sweep_scenarios
     from model.xlsx import refuse_overwrite
@@ -184,7 +184,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     _refuse_outputs(args, refuse_overwrite)
     data = read_workbook(args.workbook)
     scenarios = sweep_scenarios(data.parameters, args.sweep) if args.sweep else list(data.scenarios)
-    progress = out if (len(scenarios) > 20 and out.isatty()) else None
+    progress = _progress_bar(sys.stderr) if len(scenarios) > 20 else None
     comparison = run_comparison(data, scenarios, workers=args.workers or None, progress=progress)
     write_comparison_workbook(comparison, args.out, force=args.force)
     if args.json_out:
@@ -193,6 +193,20 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
     return EXIT_GAP if comparison.any_gap else EXIT_OK
+
+
+def _progress_bar(stream: TextIO) -> Callable[[int, int], None] | None:
+    """A one-line bar on a terminal; nothing at all when the output is not a terminal."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = int(30 * done / total)
+        end = "\n" if done == total else ""
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} scenarios{end}")
+        stream.flush()
+
+    return show
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:

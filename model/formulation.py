@@ -28,6 +28,9 @@ LEVEL_CENTRAL = "central_subsidy"
 LEVEL_EQUITY = "imbalance"
 LEVEL_RULE = "rule_distance"
 LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY, LEVEL_RULE)
+UNBOUNDED = 1e30
+"""Right-hand side of a level row that is not yet holding an optimum (HiGHS reads any
+bound above 1e20 as infinite), so the rows stay in the solver and only their bounds move."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def build_model(coeffs: Coefficients, objective: str) -> pyo.ConcreteModel:
     m.rule_allocation = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
     m.fund = pyo.Param(mutable=True, initialize=0.0)
     m.central_budget = pyo.Param(mutable=True, initialize=0.0)
-    m.level_optimum = pyo.Param(m.LEVELS, mutable=True, initialize=0.0)
+    m.level_optimum = pyo.Param(m.LEVELS, mutable=True, initialize=UNBOUNDED)
     m.months_per_money = {p: MONTHS_PER_YEAR / coeffs.expenditure[p] for p in range(n)}
     m.total_expenditure = float(coeffs.expenditure.sum())
 
@@ -252,10 +255,11 @@ def add_imbalance(m: pyo.ConcreteModel, objective: str) -> None:
 
 
 def add_level_objectives(m: pyo.ConcreteModel) -> None:
-    """One deactivated objective per level, and a deactivated row holding each optimum.
+    """One deactivated objective per level, and a row per level holding its optimum.
 
     ``level_bound[k]``: ``f_k(x) ≤ level_optimum[k]`` keeps level k at its optimum (plus
-    the tolerance the solver adds) while later levels are optimised.
+    the tolerance the solver adds) while later levels are optimised; its right-hand side
+    is ``UNBOUNDED`` until then, so the model's structure never changes between solves.
     """
     expressions = {
         LEVEL_GAP: pyo.quicksum(m.unfunded_gap[p] for p in m.UNITS),
@@ -270,7 +274,6 @@ def add_level_objectives(m: pyo.ConcreteModel) -> None:
     m.level_bound = pyo.Constraint(
         m.LEVELS, rule=lambda m, k: m.level_value[k] <= m.level_optimum[k]
     )
-    m.level_bound.deactivate()
 
 
 def update_coefficients(m: pyo.ConcreteModel, coeffs: Coefficients) -> None:
@@ -286,5 +289,11 @@ def update_coefficients(m: pyo.ConcreteModel, coeffs: Coefficients) -> None:
         m.local_subsidy[p].setub(float(coeffs.local_cap[p]))
     m.fund = coeffs.fund
     m.central_budget = coeffs.central_budget
-    m.level_bound.deactivate()
+    release_levels(m)
     m.level_objective.deactivate()
+
+
+def release_levels(m: pyo.ConcreteModel) -> None:
+    """Free every level row before a new lexicographic solve."""
+    for k in m.LEVELS:
+        m.level_optimum[k] = UNBOUNDED

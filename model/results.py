@@ -178,8 +178,8 @@ def assemble(
     exp = coeffs.expenditure
     closing = coeffs.held + transfer + local + central
     rule_closing = coeffs.held + coeffs.rule_allocation
-    table = pd.DataFrame(index=pd.Index(coeffs.codes, name="code"))
-    table["code"] = list(coeffs.codes)
+    banded = parameters.max_rule_deviation is not None
+    columns: dict[str, object] = {"code": list(coeffs.codes)}
     for key in (
         "name_zh",
         "name_en",
@@ -190,31 +190,35 @@ def assemble(
         "min_local_share",
         "opening_balance_100m",
     ):
-        table[key] = units[key].to_numpy()
-    table["contribution_100m"] = coeffs.contribution
-    table["rule_allocation_100m"] = coeffs.rule_allocation
-    table["rule_net_transfer_100m"] = coeffs.rule_allocation - coeffs.contribution
-    table["allocation_100m"] = transfer
-    table["net_transfer_100m"] = transfer - coeffs.contribution
-    table["local_subsidy_100m"] = local
-    table["central_subsidy_100m"] = central
-    table["unfunded_gap_100m"] = gap
-    table["before_balance_100m"] = coeffs.before
-    table["rule_closing_balance_100m"] = rule_closing
-    table["closing_balance_100m"] = closing
-    table["floor_100m"] = coeffs.floor
-    table["band_lower_100m"] = coeffs.lower
-    table["band_upper_100m"] = coeffs.upper
-    table["months_before"] = MONTHS_PER_YEAR * coeffs.before / exp
-    table["months_rule"] = MONTHS_PER_YEAR * rule_closing / exp
-    table["months_optimized"] = MONTHS_PER_YEAR * closing / exp
-    table["full_payment_dual"] = np.asarray(outcome.full_payment_dual, dtype=float)
-    table["rule_shortfall_100m"] = np.maximum(0.0, coeffs.floor - rule_closing)
-    banded = parameters.max_rule_deviation is not None
-    table["at_local_cap"] = (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold)
-    table["at_band_lower"] = banded & (transfer <= coeffs.lower + threshold)
-    table["at_band_upper"] = banded & (transfer >= coeffs.upper - threshold)
-    table["at_floor"] = closing + gap <= coeffs.floor + threshold
+        columns[key] = units[key].to_numpy()
+    columns.update(
+        {
+            "contribution_100m": coeffs.contribution,
+            "rule_allocation_100m": coeffs.rule_allocation,
+            "rule_net_transfer_100m": coeffs.rule_allocation - coeffs.contribution,
+            "allocation_100m": transfer,
+            "net_transfer_100m": transfer - coeffs.contribution,
+            "local_subsidy_100m": local,
+            "central_subsidy_100m": central,
+            "unfunded_gap_100m": gap,
+            "before_balance_100m": coeffs.before,
+            "rule_closing_balance_100m": rule_closing,
+            "closing_balance_100m": closing,
+            "floor_100m": coeffs.floor,
+            "band_lower_100m": coeffs.lower,
+            "band_upper_100m": coeffs.upper,
+            "months_before": MONTHS_PER_YEAR * coeffs.before / exp,
+            "months_rule": MONTHS_PER_YEAR * rule_closing / exp,
+            "months_optimized": MONTHS_PER_YEAR * closing / exp,
+            "full_payment_dual": np.asarray(outcome.full_payment_dual, dtype=float) + 0.0,
+            "rule_shortfall_100m": np.maximum(0.0, coeffs.floor - rule_closing),
+            "at_local_cap": (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold),
+            "at_band_lower": banded & (transfer <= coeffs.lower + threshold),
+            "at_band_upper": banded & (transfer >= coeffs.upper - threshold),
+            "at_floor": closing + gap <= coeffs.floor + threshold,
+        }
+    )
+    table = pd.DataFrame(columns, index=pd.Index(coeffs.codes, name="code"))
     total_gap = float(gap.sum())
     totals = {
         "fund_100m": float(coeffs.fund),

@@ -1,49 +1,76 @@
-"""One scenario from validated data to an ``Allocation``: build, solve, extract.
+"""Scenarios from validated data to ``Allocation`` objects: build, solve, extract.
 
-Kept apart from the CLI and the web app so both run exactly the same pipeline, and so
-the comparison runner can time and reuse its stages.
+Kept apart from the CLI and the web app so both run exactly the same pipeline. A
+``Runner`` builds each model structure once (one per equity objective) and re-solves it
+with a persistent HiGHS instance for scenario after scenario, changing only mutable
+parameters and bounds, which is what makes parameter sweeps cheap.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from model.formulation import build_model, coefficients
+from model.formulation import build_model, coefficients, update_coefficients
 from model.inputs import FundData
 from model.results import Allocation, extract
 from model.rule import statutory_allocation
 from model.scenarios import Scenario
-from model.solve import solve_lexicographic
+from model.solve import new_solver, solve_lexicographic
+
+
+@dataclass
+class _Built:
+    model: Any
+    solver: Any
+
+
+class Runner:
+    """Solves scenarios of one dataset, reusing built models and solvers."""
+
+    def __init__(self, data: FundData) -> None:
+        self.data = data
+        self._built: dict[str, _Built] = {}
+
+    def solve(self, scenario: Scenario) -> Allocation:
+        """Solve one scenario and return its allocation.
+
+        Raises:
+            SolverFailure: HiGHS did not reach an optimum (never expected: the LP is elastic).
+        """
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        params = scenario.parameters
+        rule = statutory_allocation(self.data.units, params)
+        coeffs = coefficients(self.data.units, params, rule)
+        built = self._built.get(params.objective)
+        if built is None:
+            built = _Built(build_model(coeffs, params.objective), new_solver())
+            self._built[params.objective] = built
+        else:
+            update_coefficients(built.model, coeffs)
+        timings["build"] = time.perf_counter() - started
+        outcome = solve_lexicographic(built.model, coeffs.money_scale, built.solver)
+        for level in outcome.levels:
+            timings[f"solve_{level.name}"] = level.seconds
+        started = time.perf_counter()
+        allocation = extract(
+            built.model,
+            self.data.units,
+            coeffs,
+            rule,
+            outcome,
+            scenario.name,
+            params,
+            self.data.source,
+            scenario.overrides,
+        )
+        timings["extract"] = time.perf_counter() - started
+        allocation.timings.update(timings)
+        return allocation
 
 
 def solve_scenario(data: FundData, scenario: Scenario) -> Allocation:
-    """Solve one scenario of ``data`` and return its allocation.
-
-    Raises:
-        SolverFailure: HiGHS did not reach an optimum (never expected; the LP is elastic).
-    """
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    params = scenario.parameters
-    rule = statutory_allocation(data.units, params)
-    coeffs = coefficients(data.units, params, rule)
-    model = build_model(coeffs, params.objective)
-    timings["build"] = time.perf_counter() - started
-    outcome = solve_lexicographic(model, coeffs.money_scale)
-    for level in outcome.levels:
-        timings[f"solve_{level.name}"] = level.seconds
-    started = time.perf_counter()
-    allocation = extract(
-        model,
-        data.units,
-        coeffs,
-        rule,
-        outcome,
-        scenario.name,
-        params,
-        data.source,
-        scenario.overrides,
-    )
-    timings["extract"] = time.perf_counter() - started
-    allocation.timings.update(timings)
-    return allocation
+    """Solve one scenario of ``data`` with a fresh model."""
+    return Runner(data).solve(scenario)

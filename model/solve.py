@@ -11,6 +11,7 @@ termination is a solver failure: it is raised, and no value is ever read after i
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from model.formulation import LEVEL_EQUITY, LEVEL_SUBSIDY, LEVELS
+from model.formulation import LEVEL_EQUITY, LEVEL_SUBSIDY, LEVELS, release_levels
 
 RELATIVE_TOLERANCE = 1e-7
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale``; scale is the money in the
@@ -70,16 +71,28 @@ class SolveOutcome:
 
 
 def new_solver() -> Highs:
-    """A persistent HiGHS interface, quiet, returning control on non-optimal ends."""
+    """A persistent HiGHS interface, quiet, returning control on non-optimal ends.
+
+    The model's structure never changes after it is built (levels move bounds, scenarios
+    move mutable parameters and variable bounds), so the costly structural checks Pyomo
+    runs before every re-solve are switched off.
+    """
     solver = Highs()
     solver.config.load_solutions = False
     solver.config.raise_exception_on_nonoptimal_result = False
     solver.config.tee = False
     solver.config.solver_options["threads"] = 1
     solver.config.solver_options["output_flag"] = False
+    updates = solver.config.auto_updates
+    updates.check_for_new_or_removed_constraints = False
+    updates.check_for_new_or_removed_vars = False
+    updates.check_for_new_or_removed_params = False
+    updates.update_constraints = False
+    updates.update_named_expressions = False
     return solver
 
 
+@functools.cache
 def solver_version() -> str:
     """``HiGHS x.y.z`` for run_info."""
     version = Highs().version()
@@ -103,7 +116,7 @@ def solve_lexicographic(
     outcomes: list[LevelOutcome] = []
     duals: tuple[float, ...] = ()
     fund_dual = 0.0
-    m.level_bound.deactivate()
+    release_levels(m)
     for name in LEVELS:
         m.level_objective.deactivate()
         m.level_objective[name].activate()
@@ -122,7 +135,6 @@ def solve_lexicographic(
             duals = tuple(float(loaded[m.full_payment[p]]) for p in m.UNITS)
             fund_dual = -float(loaded[m.fund_balance])
         m.level_optimum[name] = value + tolerance
-        m.level_bound[name].activate()
     results.solution_loader.load_vars()
     m.level_objective.deactivate()
     return SolveOutcome(

@@ -1,0 +1,204 @@
+"""Many scenarios of one workbook, solved side by side, and their comparison tables.
+
+Scenarios are split into one contiguous chunk per worker process; each worker keeps a
+``Runner``, so it builds each model structure once and re-solves it with a persistent
+HiGHS instance. Results come back in scenario order whatever the number of workers, so
+the same input always gives the same comparison.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.equity import METRICS
+from model.inputs import FundData
+from model.results import STATUS_GAP, Allocation
+from model.runner import Runner
+from model.scenarios import Scenario
+
+Progress = Callable[[int, int], None]
+
+KPI_COLUMNS: tuple[str, ...] = (
+    "fund_100m",
+    "moved_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "total_subsidy_100m",
+    "unfunded_gap_100m",
+    "net_contributors",
+    "net_beneficiaries",
+)
+MATRIX_COLUMNS: tuple[str, ...] = (
+    "net_transfer_100m",
+    "subsidy_100m",
+    "months_optimized",
+)
+DIFF_COLUMNS: tuple[str, ...] = (
+    "net_transfer_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
+    "months_optimized",
+)
+NET_EPSILON = 1e-6
+"""A net transfer within ``NET_EPSILON × fund`` of zero counts as neither paying nor receiving."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The allocations of several scenarios of one workbook, base first."""
+
+    allocations: tuple[Allocation, ...]
+
+    @property
+    def base(self) -> Allocation:
+        """The first scenario, against which the diffs are taken."""
+        return self.allocations[0]
+
+    @property
+    def any_gap(self) -> bool:
+        """Whether any scenario leaves an unfunded gap (exit code 3)."""
+        return any(a.status == STATUS_GAP for a in self.allocations)
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names in order."""
+        return [a.scenario for a in self.allocations]
+
+    def kpi_table(self) -> pd.DataFrame:
+        """One row per scenario: the parameters, the headline totals and every equity metric."""
+        rows = []
+        for a in self.allocations:
+            row: dict[str, Any] = {"scenario": a.scenario, "status": a.status}
+            row.update(a.parameters.as_dict())
+            row.update(kpis(a))
+            for state in ("before", "rule", "optimized"):
+                for metric in METRICS:
+                    row[f"{metric}_{state}"] = a.equity[state][metric].value
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("scenario", drop=False)
+
+    def matrix(self, column: str) -> pd.DataFrame:
+        """Province × scenario values of one per-unit column (``subsidy_100m`` = l + g)."""
+        data = {}
+        for a in self.allocations:
+            if column == "subsidy_100m":
+                data[a.scenario] = a.table["local_subsidy_100m"] + a.table["central_subsidy_100m"]
+            else:
+                data[a.scenario] = a.table[column]
+        frame = pd.DataFrame(data)
+        frame.insert(0, "name_zh", self.base.table["name_zh"])
+        return frame
+
+    def diff(self, name: str) -> pd.DataFrame:
+        """What changed for which unit in scenario ``name`` against the base, largest first.
+
+        One row per (unit, figure) that moved, sorted by the absolute change.
+        """
+        other = next(a for a in self.allocations if a.scenario == name)
+        rows = []
+        for column in DIFF_COLUMNS:
+            base_values = self.base.table[column]
+            new_values = other.table[column]
+            change = new_values - base_values
+            for code in change.index:
+                if abs(change[code]) > NET_EPSILON * max(1.0, abs(base_values[code])):
+                    rows.append(
+                        {
+                            "code": code,
+                            "name_zh": other.table.at[code, "name_zh"],
+                            "name_en": other.table.at[code, "name_en"],
+                            "figure": column,
+                            "base": float(base_values[code]),
+                            "scenario": float(new_values[code]),
+                            "change": float(change[code]),
+                        }
+                    )
+        frame = pd.DataFrame(
+            rows, columns=["code", "name_zh", "name_en", "figure", "base", "scenario", "change"]
+        )
+        order = frame["change"].abs().sort_values(ascending=False, kind="stable").index
+        return frame.loc[order].reset_index(drop=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"scenarios": [...]}``: one ``run`` result per scenario (interfaces.md)."""
+        return {"scenarios": [a.to_json() for a in self.allocations]}
+
+
+def kpis(a: Allocation) -> dict[str, float]:
+    """The headline figures of one allocation for the KPI table."""
+    t = a.totals
+    net = a.table["net_transfer_100m"].to_numpy(dtype=float)
+    epsilon = NET_EPSILON * max(1.0, t["fund_100m"])
+    return {
+        "fund_100m": t["fund_100m"],
+        "moved_100m": t["moved_100m"],
+        "local_subsidy_100m": t["local_subsidy_100m"],
+        "central_subsidy_100m": t["central_subsidy_100m"],
+        "total_subsidy_100m": t["local_subsidy_100m"] + t["central_subsidy_100m"],
+        "unfunded_gap_100m": t["unfunded_gap_100m"],
+        "net_contributors": int(np.sum(net < -epsilon)),
+        "net_beneficiaries": int(np.sum(net > epsilon)),
+    }
+
+
+def _solve_chunk(data: FundData, scenarios: list[Scenario]) -> list[Allocation]:
+    runner = Runner(data)
+    return [runner.solve(s) for s in scenarios]
+
+
+def _chunks(items: list[Scenario], count: int) -> list[list[Scenario]]:
+    size, extra = divmod(len(items), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        if end > start:
+            chunks.append(items[start:end])
+        start = end
+    return chunks
+
+
+def run_comparison(
+    data: FundData,
+    scenarios: list[Scenario],
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Solve every scenario, on ``workers`` processes (default: every core).
+
+    Small comparisons run in this process: starting workers costs more than it saves.
+
+    Args:
+        data: the validated workbook.
+        scenarios: base first.
+        workers: processes to use; 1 runs here.
+        progress: called as ``progress(done, total)`` after each chunk or scenario.
+    """
+    total = len(scenarios)
+    workers = min(workers or os.cpu_count() or 1, total)
+    if workers <= 1 or total < 8:
+        runner = Runner(data)
+        results = []
+        for done, scenario in enumerate(scenarios, start=1):
+            results.append(runner.solve(scenario))
+            if progress:
+                progress(done, total)
+        return Comparison(tuple(results))
+    chunks = _chunks(scenarios, workers * 4)
+    solved: dict[int, list[Allocation]] = {}
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_solve_chunk, data, chunk): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            solved[futures[future]] = future.result()
+            done += len(solved[futures[future]])
+            if progress:
+                progress(done, total)
+    return Comparison(tuple(a for i in range(len(chunks)) for a in solved[i]))
