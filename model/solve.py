@@ -21,10 +21,16 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from model.formulation import LEVEL_EQUITY, LEVEL_SUBSIDY, LEVELS, release_levels
 
-RELATIVE_TOLERANCE = 1e-7
-"""Each level is held at ``f* + RELATIVE_TOLERANCE × scale``; scale is the money in the
-model for money levels (so the tolerance scales with the data) and ``max(1, |f*|)`` for
-the equity level, which is in months."""
+RELATIVE_TOLERANCE = 1e-9
+"""Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
+the money in the model (Σ expenditure) for money levels, so the tolerance scales with the
+data, and ``max(1, |f*|)`` for the equity level, which is in months. It is kept a hundred
+times below ``results.CLEAN_TOLERANCE``, so the crumbs a later level may take from an
+earlier one's tolerance (say a 0.0001亿 gap traded for 0.0001亿 less subsidy) are cleaned
+away rather than reported as an unfunded gap."""
+
+ABSOLUTE_TOLERANCE = 1e-7
+"""Above HiGHS's own feasibility tolerance, so a held level never makes the next infeasible."""
 
 DUAL_LEVEL = LEVEL_SUBSIDY
 """Duals are read where they mean something in policy terms: at the fiscal-subsidy level,
@@ -113,6 +119,7 @@ def solve_lexicographic(
         SolverFailure: a level did not end optimal.
     """
     solver = solver or new_solver()
+    forget_basis(solver)
     outcomes: list[LevelOutcome] = []
     duals: tuple[float, ...] = ()
     fund_dual = 0.0
@@ -126,7 +133,7 @@ def solve_lexicographic(
         _check(results, name)
         value = float(results.incumbent_objective)
         size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
-        tolerance = RELATIVE_TOLERANCE * size
+        tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
         outcomes.append(
             LevelOutcome(name, value, str(results.termination_condition.name), seconds, tolerance)
         )
@@ -143,6 +150,21 @@ def solve_lexicographic(
         fund_dual=fund_dual,
         solver=solver_version(),
     )
+
+
+def forget_basis(solver: Highs) -> None:
+    """Start a scenario cold, exactly as a fresh ``caf run`` would.
+
+    Lexicographic optima are unique in their objective values but not always in the
+    allocation (Σ|a − rule| has ties). A warm start from the previous scenario's basis can
+    land on another vertex of the same optimal face, so a sweep point would differ from a
+    single run with the same parameters. Clearing HiGHS's solution and basis keeps the
+    speed of the persistent model while making every scenario's answer reproducible.
+    Pyomo's interface has no public call for this, hence the guarded attribute.
+    """
+    highs = getattr(solver, "_solver_model", None)
+    if highs is not None and hasattr(highs, "clearSolver"):
+        highs.clearSolver()
 
 
 def _check(results: object, level: str) -> None:
