@@ -12,6 +12,7 @@ year end before any transfer or subsidy, so ``closing_p = K_p + a_p + l_p + g_p`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +29,9 @@ LEVEL_CENTRAL = "central_subsidy"
 LEVEL_EQUITY = "imbalance"
 LEVEL_RULE = "rule_distance"
 LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY, LEVEL_RULE)
-UNBOUNDED = 1e30
-"""Right-hand side of a level row that is not yet holding an optimum (HiGHS reads any
-bound above 1e20 as infinite), so the rows stay in the solver and only their bounds move."""
+UNBOUNDED = math.inf
+"""Right-hand side of a level row that is not yet holding an optimum, so the rows stay in
+the solver and only their bounds move."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def coefficients(
     else:
         lower = np.maximum(0.0, (1.0 - delta) * rule_allocation)
         upper = (1.0 + delta) * rule_allocation
-    return Coefficients(
+    result = Coefficients(
         codes=tuple(str(c) for c in units.index),
         contribution=contribution,
         rule_allocation=rule_allocation,
@@ -122,6 +123,27 @@ def coefficients(
         fund=rule.fund_100m,
         central_budget=parameters.central_subsidy_budget_100m,
     )
+    _check_finite(result)
+    return result
+
+
+def _check_finite(coeffs: Coefficients) -> None:
+    """Refuse NaN or infinite data: HiGHS would silently drop the column or row."""
+    for name in (
+        "contribution",
+        "rule_allocation",
+        "before",
+        "floor",
+        "expenditure",
+        "local_cap",
+        "min_local_share",
+        "lower",
+        "upper",
+    ):
+        values = getattr(coeffs, name)
+        if not np.all(np.isfinite(values)):
+            bad = [coeffs.codes[i] for i in np.flatnonzero(~np.isfinite(values))]
+            raise ValueError(f"{name} is not a finite number for units {bad}")
 
 
 def build_model(coeffs: Coefficients, objective: str) -> pyo.ConcreteModel:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,7 +188,7 @@ def inspect_archive(path: Path, name: str) -> Source:
                     "remove unused sheets and formatting, or split the workbook",
                 )
             _measure_members(archive, members, refuse)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise refuse(f"the workbook is damaged ({exc})", "save it again from Excel") from None
     return Source(name=name, sha256=digest, size_bytes=size)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from model.equity import Metric, equity_metrics
 from model.formulation import Coefficients
@@ -19,12 +18,12 @@ from model.inputs import Source
 from model.rule import RuleAllocation
 from model.scenarios import Parameters
 from model.schema import MONTHS_PER_YEAR
-from model.solve import LevelOutcome, SolveOutcome
+from model.solve import GAP_THRESHOLD, LevelOutcome, SolveOutcome
 
 STATUS_FULL = "full_payment"
 STATUS_GAP = "unfunded_gap"
 STATES: tuple[str, ...] = ("before", "rule", "optimized")
-CLEAN_TOLERANCE = 1e-7
+CLEAN_TOLERANCE = GAP_THRESHOLD
 """Solver values below ``CLEAN_TOLERANCE × money scale`` are round-off and shown as 0."""
 
 PROVINCE_JSON_KEYS: tuple[str, ...] = (
@@ -60,7 +59,9 @@ class Allocation:
             ``at_band_lower``, ``at_band_upper``, ``at_floor``.
         totals: fund, gap, local and central subsidy, and money moved (all 亿元).
         equity: metrics per state (before, rule, optimized).
-        fund_dual: subsidy saved per extra 亿 in the fund (marginal value).
+        fund_dual: subsidy saved (or, with a gap, gap closed) per extra 亿 in the fund.
+        dual_level: the level the duals were read at (``fiscal_subsidy`` or
+            ``unfunded_gap``), which says what they measure.
         central_budget_binding: whether the central budget is used up.
         per_retiree_yuan: the statutory amount per retiree.
         levels: each lexicographic level's objective and termination.
@@ -75,6 +76,7 @@ class Allocation:
     totals: dict[str, float]
     equity: dict[str, dict[str, Metric]]
     fund_dual: float
+    dual_level: str
     central_budget_binding: bool
     per_retiree_yuan: float
     levels: tuple[LevelOutcome, ...]
@@ -117,12 +119,7 @@ class Allocation:
         }
 
 
-def _values(var: pyo.Var, n: int) -> np.ndarray:
-    return np.array([pyo.value(var[p]) for p in range(n)], dtype=float)
-
-
 def extract(
-    m: pyo.ConcreteModel,
     units: pd.DataFrame,
     coeffs: Coefficients,
     rule: RuleAllocation,
@@ -132,25 +129,21 @@ def extract(
     source: Source,
     overrides: tuple[tuple[str, Any], ...] = (),
 ) -> Allocation:
-    """Read the solved model into an ``Allocation``."""
-    n = len(coeffs.codes)
+    """Turn a solve outcome into an ``Allocation``, cleaning round-off to zero."""
     threshold = CLEAN_TOLERANCE * coeffs.money_scale
 
     def clean(values: np.ndarray) -> np.ndarray:
         return np.where(np.abs(values) < threshold, 0.0, values)
 
-    transfer = _values(m.transfer, n)
-    local = clean(_values(m.local_subsidy, n))
-    central = clean(_values(m.central_subsidy, n))
-    gap = clean(_values(m.unfunded_gap, n))
+    values = outcome.values
     return assemble(
         units,
         coeffs,
         rule,
-        transfer,
-        local,
-        central,
-        gap,
+        values["transfer"],
+        clean(values["local_subsidy"]),
+        clean(values["central_subsidy"]),
+        clean(values["unfunded_gap"]),
         outcome,
         scenario,
         parameters,
@@ -243,6 +236,7 @@ def assemble(
         totals=totals,
         equity=_equity(units, coeffs, rule, transfer, local, central),
         fund_dual=outcome.fund_dual,
+        dual_level=outcome.dual_level,
         central_budget_binding=bool(central_binding),
         per_retiree_yuan=rule.per_retiree_yuan,
         levels=outcome.levels,

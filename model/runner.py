@@ -9,21 +9,13 @@ parameters and bounds, which is what makes parameter sweeps cheap.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from model.formulation import build_model, coefficients, update_coefficients
 from model.inputs import FundData
 from model.results import Allocation, extract
 from model.rule import statutory_allocation
 from model.scenarios import Scenario
-from model.solve import new_solver, solve_lexicographic
-
-
-@dataclass
-class _Built:
-    model: Any
-    solver: Any
+from model.solve import LexicographicSolver
 
 
 class Runner:
@@ -31,7 +23,7 @@ class Runner:
 
     def __init__(self, data: FundData) -> None:
         self.data = data
-        self._built: dict[str, _Built] = {}
+        self._solvers: dict[str, LexicographicSolver] = {}
 
     def solve(self, scenario: Scenario) -> Allocation:
         """Solve one scenario and return its allocation.
@@ -44,19 +36,19 @@ class Runner:
         params = scenario.parameters
         rule = statutory_allocation(self.data.units, params)
         coeffs = coefficients(self.data.units, params, rule)
-        built = self._built.get(params.objective)
-        if built is None:
-            built = _Built(build_model(coeffs, params.objective), new_solver())
-            self._built[params.objective] = built
+        solver = self._solvers.get(params.objective)
+        if solver is None:
+            solver = LexicographicSolver(build_model(coeffs, params.objective))
+            self._solvers[params.objective] = solver
         else:
-            update_coefficients(built.model, coeffs)
+            update_coefficients(solver.model, coeffs)
+            solver.refresh()
         timings["build"] = time.perf_counter() - started
-        outcome = solve_lexicographic(built.model, coeffs.money_scale, built.solver)
+        outcome = solver.solve(coeffs.money_scale)
         for level in outcome.levels:
             timings[f"solve_{level.name}"] = level.seconds
         started = time.perf_counter()
         allocation = extract(
-            built.model,
             self.data.units,
             coeffs,
             rule,

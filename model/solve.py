@@ -1,25 +1,31 @@
 """The lexicographic solve with HiGHS: the one module that names the solver.
 
-Levels are solved in order (``formulation.LEVELS``). After each, its optimum is held by
-activating ``level_bound[k] : f_k ≤ f_k* + tol_k`` so later levels cannot trade it away.
-The persistent HiGHS interface keeps the model loaded between levels, so each level only
-sends a new objective and one new row.
+The Pyomo model is loaded into HiGHS once through Pyomo's persistent interface
+(``pyomo.contrib.solver``'s ``Highs``, what ``SolverFactory('highs')`` resolves to), which
+also pushes each scenario's mutable parameters and bounds. The levels are then driven on
+the loaded HiGHS instance itself: each level swaps the cost vector and, once solved,
+tightens its own ``level_bound`` row to ``f_k ≤ f_k* + tol_k``. Nothing is re-sent
+between levels, which is what keeps sweeps and county-scale models fast: a level costs
+about one HiGHS ``run``.
 
 The model is always feasible (the unfunded gap is elastic), so anything but an optimal
-termination is a solver failure: it is raised, and no value is ever read after it.
+end is a solver failure: it is raised, and no value is ever read after it.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import time
 from dataclasses import dataclass, field
 
+import highspy
+import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.repn import generate_standard_repn
 
-from model.formulation import LEVEL_EQUITY, LEVEL_SUBSIDY, LEVELS, release_levels
+from model.formulation import LEVEL_EQUITY, LEVEL_GAP, LEVEL_SUBSIDY, LEVELS
 
 RELATIVE_TOLERANCE = 1e-9
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
@@ -32,10 +38,11 @@ away rather than reported as an unfunded gap."""
 ABSOLUTE_TOLERANCE = 1e-7
 """Above HiGHS's own feasibility tolerance, so a held level never makes the next infeasible."""
 
-DUAL_LEVEL = LEVEL_SUBSIDY
-"""Duals are read where they mean something in policy terms: at the fiscal-subsidy level,
-with the gap held, a full-payment dual is the extra subsidy needed per 亿 of extra
-requirement, and the fund-balance dual is the subsidy one more 亿 in the fund saves."""
+GAP_THRESHOLD = 1e-7
+"""A level-one optimum above ``GAP_THRESHOLD × scale`` is a real unfunded gap (the same
+threshold ``results`` uses to report it)."""
+
+DECISIONS: tuple[str, ...] = ("transfer", "local_subsidy", "central_subsidy", "unfunded_gap")
 
 
 class SolverFailure(RuntimeError):
@@ -55,17 +62,24 @@ class LevelOutcome:
 
 @dataclass(frozen=True)
 class SolveOutcome:
-    """All levels solved to optimality, with the duals read at ``DUAL_LEVEL``.
+    """All levels solved to optimality.
 
     Attributes:
         levels: one outcome per level, in order.
-        full_payment_dual: per unit, d(least fiscal subsidy)/d(requirement) — extra
-            subsidy per 亿 of extra requirement; a local, marginal value.
-        fund_dual: subsidy saved per extra 亿 in the fund (marginal value).
+        values: the decisions after the last level, one array per name in ``DECISIONS``.
+        dual_level: where the duals were read. Duals are read where they mean something
+            in policy terms: at the fiscal-subsidy level (gap held) when pensions are paid
+            in full, and at the gap level when they are not, since then an extra 亿
+            closes gap rather than saving subsidy.
+        full_payment_dual: per unit, the extra subsidy (or gap) per 亿 of extra
+            requirement there; a local, marginal value.
+        fund_dual: the subsidy saved (or gap closed) by one more 亿 in the fund.
         solver: the solver's name and version.
     """
 
     levels: tuple[LevelOutcome, ...]
+    values: dict[str, np.ndarray]
+    dual_level: str
     full_payment_dual: tuple[float, ...]
     fund_dual: float
     solver: str
@@ -76,28 +90,6 @@ class SolveOutcome:
         return next(level for level in self.levels if level.name == name)
 
 
-def new_solver() -> Highs:
-    """A persistent HiGHS interface, quiet, returning control on non-optimal ends.
-
-    The model's structure never changes after it is built (levels move bounds, scenarios
-    move mutable parameters and variable bounds), so the costly structural checks Pyomo
-    runs before every re-solve are switched off.
-    """
-    solver = Highs()
-    solver.config.load_solutions = False
-    solver.config.raise_exception_on_nonoptimal_result = False
-    solver.config.tee = False
-    solver.config.solver_options["threads"] = 1
-    solver.config.solver_options["output_flag"] = False
-    updates = solver.config.auto_updates
-    updates.check_for_new_or_removed_constraints = False
-    updates.check_for_new_or_removed_vars = False
-    updates.check_for_new_or_removed_params = False
-    updates.update_constraints = False
-    updates.update_named_expressions = False
-    return solver
-
-
 @functools.cache
 def solver_version() -> str:
     """``HiGHS x.y.z`` for run_info."""
@@ -105,76 +97,109 @@ def solver_version() -> str:
     return "HiGHS " + ".".join(str(v) for v in version) if version else "HiGHS"
 
 
-def solve_lexicographic(
-    m: pyo.ConcreteModel, scale: float, solver: Highs | None = None
-) -> SolveOutcome:
-    """Solve every level in order, holding each optimum within its tolerance.
+class LexicographicSolver:
+    """A built model loaded into HiGHS once, solved level by level, scenario after scenario.
 
     Args:
-        m: a model from ``formulation.build_model`` (level objectives deactivated).
-        scale: the money size of the model (``Coefficients.money_scale``).
-        solver: a persistent solver to reuse across scenarios; a new one if None.
-
-    Raises:
-        SolverFailure: a level did not end optimal.
+        model: a model from ``formulation.build_model``.
     """
-    solver = solver or new_solver()
-    forget_basis(solver)
-    outcomes: list[LevelOutcome] = []
-    duals: tuple[float, ...] = ()
-    fund_dual = 0.0
-    release_levels(m)
-    for name in LEVELS:
-        m.level_objective.deactivate()
-        m.level_objective[name].activate()
-        started = time.perf_counter()
-        results = solver.solve(m)
-        seconds = time.perf_counter() - started
-        _check(results, name)
-        value = float(results.incumbent_objective)
-        size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
-        tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
-        outcomes.append(
-            LevelOutcome(name, value, str(results.termination_condition.name), seconds, tolerance)
+
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.model = model
+        self._interface = Highs()
+        self._interface.config.load_solutions = False
+        self._interface.set_instance(model)
+        self._highs = self._interface._solver_model
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("threads", 1)
+        columns = self._interface._pyomo_var_to_solver_var_map
+        rows = self._interface._pyomo_con_to_solver_con_map
+        self._n_columns = self._highs.getNumCol()
+        self._columns = {
+            name: np.array([columns[id(v)] for v in getattr(model, name).values()])
+            for name in DECISIONS
+        }
+        self._costs = {k: self._cost_vector(model.level_value[k], columns) for k in LEVELS}
+        self._level_rows = {k: rows[model.level_bound[k]] for k in LEVELS}
+        self._full_payment_rows = np.array([rows[c] for c in model.full_payment.values()])
+        self._fund_row = rows[model.fund_balance]
+        self._all_columns = np.arange(self._n_columns, dtype=np.int32)
+
+    def _cost_vector(self, expression: pyo.Expression, columns: dict[int, int]) -> np.ndarray:
+        repn = generate_standard_repn(expression.expr, compute_values=True)
+        costs = np.zeros(self._n_columns)
+        for var, coefficient in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+            costs[columns[id(var)]] += float(coefficient)
+        return costs
+
+    def refresh(self) -> None:
+        """Push the model's current parameters and variable bounds into HiGHS."""
+        self._interface.update_parameters()
+        self._interface.update_variables(
+            [
+                v
+                for name in ("transfer", "local_subsidy")
+                for v in getattr(self.model, name).values()
+            ]
         )
-        if name == DUAL_LEVEL:
-            loaded = results.solution_loader.get_duals()
-            duals = tuple(float(loaded[m.full_payment[p]]) for p in m.UNITS)
-            fund_dual = -float(loaded[m.fund_balance])
-        m.level_optimum[name] = value + tolerance
-    results.solution_loader.load_vars()
-    m.level_objective.deactivate()
-    return SolveOutcome(
-        levels=tuple(outcomes),
-        full_payment_dual=duals,
-        fund_dual=fund_dual,
-        solver=solver_version(),
-    )
 
+    def solve(self, scale: float) -> SolveOutcome:
+        """Solve every level in order, holding each optimum within its tolerance.
 
-def forget_basis(solver: Highs) -> None:
-    """Start a scenario cold, exactly as a fresh ``caf run`` would.
+        Args:
+            scale: the money size of the model (``Coefficients.money_scale``).
 
-    Lexicographic optima are unique in their objective values but not always in the
-    allocation (Σ|a − rule| has ties). A warm start from the previous scenario's basis can
-    land on another vertex of the same optimal face, so a sweep point would differ from a
-    single run with the same parameters. Clearing HiGHS's solution and basis keeps the
-    speed of the persistent model while making every scenario's answer reproducible.
-    Pyomo's interface has no public call for this, hence the guarded attribute.
-    """
-    highs = getattr(solver, "_solver_model", None)
-    if highs is not None and hasattr(highs, "clearSolver"):
+        Raises:
+            SolverFailure: a level did not end optimal.
+        """
+        highs = self._highs
         highs.clearSolver()
-
-
-def _check(results: object, level: str) -> None:
-    termination = getattr(results, "termination_condition", None)
-    status = getattr(results, "solution_status", None)
-    if (
-        termination != TerminationCondition.convergenceCriteriaSatisfied
-        or status != SolutionStatus.optimal
-    ):
-        raise SolverFailure(
-            f"HiGHS ended level {level} with {termination} ({status}); "
-            "the model is elastic, so this is a solver or data-scale problem"
+        for row in self._level_rows.values():
+            highs.changeRowBounds(row, -math.inf, math.inf)
+        outcomes: list[LevelOutcome] = []
+        duals: tuple[float, ...] = ()
+        fund_dual = 0.0
+        dual_level = LEVEL_SUBSIDY
+        for name in LEVELS:
+            highs.changeColsCost(self._n_columns, self._all_columns, self._costs[name])
+            started = time.perf_counter()
+            highs.run()
+            seconds = time.perf_counter() - started
+            status = highs.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise SolverFailure(
+                    f"HiGHS ended level {name} with {highs.modelStatusToString(status)}; the "
+                    "model is elastic, so this is a solver or data-scale problem"
+                )
+            value = float(highs.getInfo().objective_function_value)
+            size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
+            tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
+            outcomes.append(LevelOutcome(name, value, "optimal", seconds, tolerance))
+            if name == LEVEL_GAP and value > GAP_THRESHOLD * scale:
+                dual_level = LEVEL_GAP
+            if name == dual_level:
+                row_dual = np.asarray(highs.getSolution().row_dual, dtype=float)
+                duals = tuple(float(d) + 0.0 for d in row_dual[self._full_payment_rows])
+                fund_dual = -float(row_dual[self._fund_row]) + 0.0
+            highs.changeRowBounds(self._level_rows[name], -math.inf, value + tolerance)
+        solution = np.asarray(highs.getSolution().col_value, dtype=float)
+        values = {name: solution[index] for name, index in self._columns.items()}
+        return SolveOutcome(
+            levels=tuple(outcomes),
+            values=values,
+            dual_level=dual_level,
+            full_payment_dual=duals,
+            fund_dual=fund_dual,
+            solver=solver_version(),
         )
+
+
+def solve_lexicographic(
+    m: pyo.ConcreteModel, scale: float, solver: LexicographicSolver | None = None
+) -> SolveOutcome:
+    """Solve a built model's levels (loading it into HiGHS unless ``solver`` holds it)."""
+    if solver is None:
+        solver = LexicographicSolver(m)
+    else:
+        solver.refresh()
+    return solver.solve(scale)
