@@ -168,6 +168,19 @@ def inspect_archive(path: Path, name: str) -> Source:
                     "this zip file is not an Excel workbook (no xl/workbook.xml)",
                     "save the file from Excel as an .xlsx workbook",
                 )
+            declared = sum(m.file_size for m in members)
+            if declared > MAX_UNCOMPRESSED_BYTES:
+                raise refuse(
+                    f"the workbook expands to {declared / 2**20:.0f} MiB, over the "
+                    f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB limit",
+                    "remove unused sheets and formatting, or split the workbook",
+                )
+            if any(m.flag_bits & 0x1 for m in members):
+                raise refuse(
+                    "this workbook is password-protected (encrypted)",
+                    "open it in Excel and save it as an unprotected .xlsx workbook",
+                )
+            _measure_members(archive, members, refuse)
             content_types = (
                 archive.read("[Content_Types].xml") if ("[Content_Types].xml" in names) else b""
             )
@@ -180,15 +193,14 @@ def inspect_archive(path: Path, name: str) -> Source:
                     "this workbook contains macros, which caf never opens",
                     "save it as a plain .xlsx workbook (Excel Workbook, no macros)",
                 )
-            declared = sum(m.file_size for m in members)
-            if declared > MAX_UNCOMPRESSED_BYTES:
-                raise refuse(
-                    f"the workbook expands to {declared / 2**20:.0f} MiB, over the "
-                    f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB limit",
-                    "remove unused sheets and formatting, or split the workbook",
-                )
-            _measure_members(archive, members, refuse)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise refuse(f"the workbook is damaged ({exc})", "save it again from Excel") from None
     return Source(name=name, sha256=digest, size_bytes=size)
 
@@ -249,6 +261,8 @@ Cell = tuple[Any, str]  # (value, data_type)
 def _grid(sheet: Any) -> list[list[Cell]]:
     """The sheet's cells as rows of (value, data_type), trailing blank rows dropped."""
     rows: list[list[Cell]] = []
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
     for row in sheet.iter_rows():
         rows.append([(getattr(c, "value", None), getattr(c, "data_type", "n")) for c in row])
     while rows and all(blank(v) for v, _ in rows[-1]):
@@ -506,6 +520,8 @@ def _read_parameters(
 def _read_scenarios(
     grid: list[list[Cell]], sheet: str, base: Parameters, problems: list[Problem]
 ) -> list[Scenario]:
+    if not grid or all(blank(v) for row in grid for v, _ in row):
+        return []
     fields = (SCENARIO_NAME_HEADER, *PARAMETER_FIELDS)
     columns = _headers(grid, sheet, fields, problems)
     if columns is None or "scenario" not in columns.values():

@@ -107,7 +107,7 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
     seen = {BASE_SCENARIO}
     for combo in itertools.product(*(items for _, items in axes)):
         raw = {key: value for (key, _), value in zip(axes, combo, strict=True)}
-        params = apply_overrides(base, dict(raw), f"--sweep {','.join(raw)}")
+        params = apply_overrides(base, dict(raw), "--sweep")
         name = ", ".join(f"{k}={v}" for k, v in raw.items())
         if name in seen:
             continue

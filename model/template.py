@@ -79,7 +79,7 @@ def _validation(field: Field) -> DataValidation | None:
         elif field.minimum is not None:
             rule = DataValidation(
                 type=kind,
-                operator="greaterThanOrEqual",
+                operator="greaterThan" if field.positive else "greaterThanOrEqual",
                 formula1=str(field.minimum),
                 allow_blank=not field.required,
             )
@@ -129,6 +129,7 @@ def _scenarios(sheet: Worksheet) -> None:
     for column, field in enumerate(fields, start=1):
         rule = _validation(field)
         if rule is not None:
+            rule.allow_blank = True
             letter = get_column_letter(column)
             sheet.add_data_validation(rule)
             rule.add(f"{letter}2:{letter}200")

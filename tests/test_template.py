@@ -1,0 +1,209 @@
+"""``caf template`` writes an empty, self-explaining input workbook (issue 2)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.worksheet.worksheet import Worksheet
+
+from model.cli import main
+from model.errors import InputError
+from model.inputs import read_workbook
+from model.schema import OBJECTIVES, PARAMETER_FIELDS, PROVINCE_FIELDS, REGIONS
+from model.template import write_template
+from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.xlsx"
+    assert main(["template", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def book(template: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(template)
+
+
+def _validations(sheet: Worksheet) -> dict[str, object]:
+    """sqref → DataValidation."""
+    return {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
+
+
+def _column(key: str) -> str:
+    return openpyxl.utils.get_column_letter([f.key for f in PROVINCE_FIELDS].index(key) + 1)
+
+
+def test_template_has_instructions_provinces_parameters_scenarios(book: openpyxl.Workbook) -> None:
+    assert book.sheetnames == ["instructions", "provinces", "parameters", "scenarios"]
+
+
+def test_provinces_header_is_the_bilingual_labels(book: openpyxl.Workbook) -> None:
+    header = [cell.value for cell in book["provinces"][1]]
+    assert header == [f.label for f in PROVINCE_FIELDS]
+    assert "离退休人数 Retirees (万人)" in header
+    assert "平均工资 Average wage (元)" in header
+
+
+def test_required_headers_are_marked_in_red(book: openpyxl.Workbook) -> None:
+    for cell, field in zip(book["provinces"][1], PROVINCE_FIELDS, strict=True):
+        red = cell.fill.fgColor.rgb.endswith("C00000")
+        assert red == field.required, field.key
+
+
+def test_text_columns_are_formatted_as_text(book: openpyxl.Workbook) -> None:
+    sheet = book["provinces"]
+    assert sheet[f"{_column('code')}2"].number_format == "@"
+    assert sheet[f"{_column('avg_wage_yuan')}2"].number_format != "@"
+
+
+def test_parameters_sheet_lists_every_key_with_its_default(book: openpyxl.Workbook) -> None:
+    sheet = book["parameters"]
+    assert [c.value for c in sheet[1]] == ["key", "value", "备注 Note"]
+    rows = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert list(rows) == [f.key for f in PARAMETER_FIELDS]
+    assert rows["year"] is None
+    assert rows["contribution_ratio"] is None
+    assert rows["wage_base_share"] == 0.9
+    assert rows["objective"] == "maximin"
+    assert rows["max_rule_deviation"] is None
+
+
+def test_scenarios_header_has_every_overridable_key(book: openpyxl.Workbook) -> None:
+    header = [c.value for c in book["scenarios"][1]]
+    assert header == ["scenario", *(f.key for f in PARAMETER_FIELDS[1:])]
+
+
+def test_region_drop_down_lists_the_four_regions(book: openpyxl.Workbook) -> None:
+    letter = _column("region")
+    rule = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
+    assert rule.type == "list"
+    assert rule.formula1 == '"' + ",".join(REGIONS) + '"'
+    assert REGIONS == ("East", "Central", "West", "Northeast")
+
+
+def test_objective_drop_down_in_parameters_and_scenarios(book: openpyxl.Workbook) -> None:
+    expected = '"' + ",".join(OBJECTIVES) + '"'
+    parameters = _validations(book["parameters"])["B6"]  # objective is the 5th key
+    assert book["parameters"]["A6"].value == "objective"
+    assert (parameters.type, parameters.formula1) == ("list", expected)
+    scenarios = [
+        dv for dv in book["scenarios"].data_validations.dataValidation if dv.type == "list"
+    ]
+    assert [dv.formula1 for dv in scenarios] == [expected]
+
+
+def test_decimal_ranges_match_the_data_dictionary(book: openpyxl.Workbook) -> None:
+    letter = _column("min_local_share")
+    share = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
+    assert (share.type, share.operator, share.formula1, share.formula2) == (
+        "decimal",
+        "between",
+        "0",
+        "1",
+    )
+    ratio = _validations(book["parameters"])["B3"]
+    assert (ratio.type, ratio.operator, ratio.formula1, ratio.formula2) == (
+        "decimal",
+        "between",
+        "0",
+        "1",
+    )
+    year = _validations(book["parameters"])["B2"]
+    assert (year.type, year.formula1, year.formula2) == ("whole", "1990", "2100")
+    letter = _column("contribution_income_100m")
+    income = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
+    assert (income.type, income.operator, income.formula1) == (
+        "decimal",
+        "greaterThanOrEqual",
+        "0",
+    )
+    letter = _column("opening_balance_100m")  # may be negative: no rule
+    assert f"{letter}2:{letter}1001" not in _validations(book["provinces"])
+
+
+@pytest.mark.parametrize(
+    "key", ["avg_wage_yuan", "insured_employees_10k", "retirees_10k", "expenditure_100m"]
+)
+def test_excel_refuses_zero_where_the_reader_does(book: openpyxl.Workbook, key: str) -> None:
+    """The reader refuses 0 for these ("found 0, which makes no sense here"); the
+    template's rule should not let Excel accept it while typing."""
+    letter = _column(key)
+    rule = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
+    assert (rule.operator, rule.formula1) == ("greaterThan", "0")
+
+
+def test_scenario_cells_may_be_left_blank(book: openpyxl.Workbook) -> None:
+    """A blank scenario cell inherits the parameters sheet, so no rule may refuse blanks."""
+    for rule in book["scenarios"].data_validations.dataValidation:
+        assert rule.allow_blank, str(rule.sqref)
+
+
+def test_instructions_mention_every_key(book: openpyxl.Workbook) -> None:
+    text = "\n".join(
+        str(cell.value) for row in book["instructions"].iter_rows() for cell in row if cell.value
+    )
+    for field in (*PROVINCE_FIELDS, *PARAMETER_FIELDS):
+        assert f"[{field.key}]" in text, field.key
+        assert field.label in text
+    for sheet in ("provinces", "parameters", "scenarios"):
+        assert sheet in text
+    assert "caf check" in text
+
+
+def test_filled_template_passes_read_workbook(template: Path, tmp_path: Path) -> None:
+    path = tmp_path / "filled.xlsx"
+    shutil.copy(template, path)
+    workbook = openpyxl.load_workbook(path)
+    provinces = workbook["provinces"]
+    column_of = {
+        f.key: index
+        for index, cell in enumerate(provinces[1], start=1)
+        for f in PROVINCE_FIELDS
+        if f.label == cell.value
+    }
+    for row, unit in enumerate(WORKED_EXAMPLE, start=2):
+        for key, value in unit.items():
+            provinces.cell(row=row, column=column_of[key], value=value)
+    parameters = workbook["parameters"]
+    for row in parameters.iter_rows(min_row=2):
+        if row[0].value in WORKED_PARAMETERS:
+            row[1].value = WORKED_PARAMETERS[row[0].value]
+    workbook.save(path)
+
+    filled = read_workbook(path)
+    plain = read_workbook(
+        write_workbook(tmp_path / "plain.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    )
+    pd.testing.assert_frame_equal(filled.units, plain.units)
+    assert filled.parameters == plain.parameters
+    assert [s.name for s in filled.scenarios] == ["base"]
+
+
+def test_untouched_template_fails_check_with_exactly_the_expected_problems(
+    template: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(template)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "provinces!A2: found no pooling units — "
+        "enter one row per province (31 provinces plus the XPCC)",
+        "parameters!B2: found a blank cell for year — "
+        "expected a whole year such as 2020; fill it in",
+        "parameters!B3: found a blank cell for contribution_ratio — "
+        "expected a fraction such as 0.04 (for 4%); fill it in",
+    ]
+
+
+def test_write_template_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    write_template(path)
+    with pytest.raises(InputError) as caught:
+        write_template(path)
+    assert "--force" in caught.value.problems[0].fix
+    assert write_template(path, force=True) == path
