@@ -42,6 +42,12 @@ GAP_THRESHOLD = 1e-7
 """A level-one optimum above ``GAP_THRESHOLD × scale`` is a real unfunded gap (the same
 threshold ``results`` uses to report it)."""
 
+LARGE_MODEL_COLUMNS = 5000
+"""From this many columns (about 800 units) each level is solved cold by interior point
+with crossover: at 2,850 units that is 2.5× faster than dual simplex warm-started from the
+previous level, whose basis suits the new objective poorly. Smaller models re-solve from the
+previous level's basis by simplex, which costs a few iterations."""
+
 DECISIONS: tuple[str, ...] = ("transfer", "local_subsidy", "central_subsidy", "unfunded_gap")
 
 
@@ -115,6 +121,9 @@ class LexicographicSolver:
         columns = self._interface._pyomo_var_to_solver_var_map
         rows = self._interface._pyomo_con_to_solver_con_map
         self._n_columns = self._highs.getNumCol()
+        self.large = self._n_columns >= LARGE_MODEL_COLUMNS
+        if self.large:
+            self._highs.setOptionValue("solver", "ipm")
         self._columns = {
             name: np.array([columns[id(v)] for v in getattr(model, name).values()])
             for name in DECISIONS
@@ -161,6 +170,8 @@ class LexicographicSolver:
         fund_dual = 0.0
         dual_level = LEVEL_SUBSIDY
         for name in LEVELS:
+            if self.large:
+                highs.clearSolver()
             highs.changeColsCost(self._n_columns, self._all_columns, self._costs[name])
             started = time.perf_counter()
             highs.run()
