@@ -8,8 +8,8 @@ result extraction and the allocation workbook write, and records the peak memory
 The physical limit: the same LP of every level (earlier levels held at their optimum) is
 written to MPS by Pyomo and solved cold by ``highspy`` directly, once with the options the
 project uses (``raw_highs``: the same algorithm, one thread) and once with HiGHS's defaults
-(``raw_highs_defaults``); only HiGHS's ``run`` is timed. The ratio ``(build + load + solve) / raw`` says how close the
-project is to the solver itself.
+(``raw_highs_defaults``); only HiGHS's ``run`` is timed. The ratio
+``(build + load + solve) / raw_highs`` says how close the project is to the solver itself.
 
 Usage: ``python benchmarks/scale.py [--sizes 32,340,2850] [--json FILE]``
 """
@@ -87,9 +87,12 @@ def synthetic_workbook(path: Path, units: int, seed: int = 2020) -> Path:
 
 
 def raw_highs_seconds(
-    model: pyo.ConcreteModel, outcome: SolveOutcome, folder: Path
+    model: pyo.ConcreteModel, outcome: SolveOutcome, folder: Path, options: dict[str, Any]
 ) -> tuple[float, float]:
     """Write each level's LP to MPS with Pyomo and time ``highspy`` solving it.
+
+    Args:
+        options: HiGHS options; ``{}`` is HiGHS's defaults.
 
     Returns:
         (seconds in HiGHS ``run`` summed over levels, seconds writing the MPS files).
