@@ -32,6 +32,21 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/national.py
+
+# Render the sample's allocation workbook through LibreOffice to PDF and PNG pages (not part
+# of `make test`; needs libreoffice-calc and poppler-utils).
+SHOT := reports/allocation_2020
+screenshots: $(STAMP)
+	@command -v libreoffice >/dev/null || { echo "install libreoffice-calc (apt-get install -y libreoffice-calc poppler-utils)"; exit 2; }
+	@command -v pdftoppm >/dev/null || { echo "install poppler-utils"; exit 2; }
+	$(BIN)/caf run $(SAMPLE) -o $(SHOT).xlsx --json $(SHOT).json --force; \
+	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
+	rm -f $(SHOT).pdf $(SHOT)-*.png
+	libreoffice --headless -env:UserInstallation=file://$${TMPDIR:-/tmp}/caf-libreoffice \
+		--convert-to pdf --outdir reports $(SHOT).xlsx
+	pdftoppm -png -r 60 $(SHOT).pdf $(SHOT)
+	@ls $(SHOT)-*.png
 
 template: $(STAMP)
 	$(BIN)/caf template inputs/template.xlsx --force
