@@ -1,15 +1,155 @@
-"""Allocation / Comparison → formatted workbooks and JSON (the only writer of results)."""
+"""Allocation → the formatted allocation workbook, and the JSON result (the only writer).
+
+Results compute; reports lay out. Every figure comes from the ``Allocation``, every sentence
+from ``model.narrative`` and the quarterly schedule from ``model.quarterly``: this module
+only places values, formats and charts. Cells hold values, never formulas. User text goes
+through ``report_cells.text_cell``, which strips control characters and forces the string
+type, so a province named ``=HYPERLINK(...)`` stays a harmless string.
+
+Sheets, in order: summary, allocation, equity, diagnostics, quarterly, run_info.
+"""
 
 from __future__ import annotations
 
 import json
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
 
-from model.results import PROVINCE_JSON_KEYS, Allocation
-from model.xlsx import atomic_path, safe_text, save_workbook
+from model import narrative
+from model.equity import METRIC_MEANINGS, METRICS
+from model.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
+from model.report_cells import (
+    COUNT,
+    MONEY,
+    MONTHS,
+    PEOPLE,
+    RATIO,
+    SECONDS,
+    TITLE_FONT,
+    TOTAL_FONT,
+    WRAP,
+    YUAN,
+    Column,
+    autofilter,
+    column_labels,
+    header_row,
+    print_setup,
+    put,
+    put_row,
+    section_row,
+    table_header,
+    text_cell,
+    wrapped,
+)
+from model.report_charts import add_charts
+from model.results import STATES, STATUS_GAP, Allocation
+from model.schema import PARAMETER_FIELDS
+from model.xlsx import atomic_path, refuse_overwrite, save_workbook
+
+SHEETS: tuple[str, ...] = (
+    "summary",
+    "allocation",
+    "equity",
+    "diagnostics",
+    "quarterly",
+    "run_info",
+)
+ROLE_FILLS: dict[str, PatternFill] = {
+    narrative.CONTRIBUTOR: PatternFill("solid", fgColor="FCE4D6"),
+    narrative.BENEFICIARY: PatternFill("solid", fgColor="E2EFDA"),
+}
+STATE_LABELS: dict[str, str] = {
+    "before": "调剂前 Before",
+    "rule": "按规则 Rule",
+    "optimized": "优化后 Optimised",
+}
+STATUS_LABELS: dict[str, str] = {
+    "full_payment": "全额支付 Full payment guaranteed",
+    STATUS_GAP: "存在未弥补缺口 Unfunded gap remains",
+}
+METRIC_LABELS: dict[str, str] = {
+    "months_min": "最低储备月数 Lowest reserve months",
+    "months_max": "最高储备月数 Highest reserve months",
+    "months_range": "储备月数极差 Range of reserve months",
+    "months_mad": "储备月数平均绝对偏差 Mean absolute deviation (months)",
+    "months_cv": "储备月数变异系数 Coefficient of variation",
+    "gini": "基尼系数 Gini (resources per retiree)",
+    "theil": "泰尔指数 Theil T",
+    "theil_between": "泰尔指数：区域间 Theil between regions",
+    "theil_within": "泰尔指数：区域内 Theil within regions",
+}
+METRIC_FORMATS: dict[str, str] = {
+    "months_min": MONTHS,
+    "months_max": MONTHS,
+    "months_range": MONTHS,
+    "months_mad": MONTHS,
+}
+SUMMARY_METRICS: tuple[str, ...] = (
+    "months_min",
+    "months_range",
+    "months_mad",
+    "months_cv",
+    "gini",
+    "theil",
+)
+UNDEFINED = "未定义 undefined"
+SUMMARY_WIDTHS: tuple[float, ...] = (46.0, 16.0, 16.0, 16.0, 28.0)
+"""Columns A to E of the summary; the charts below span the same width."""
+
+
+def _money(key: str, zh: str, en: str, width: float = 12.0) -> Column:
+    return Column(key, zh, en, "亿元", MONEY, width)
+
+
+def _months(key: str, zh: str, en: str) -> Column:
+    return Column(key, zh, en, "月", MONTHS, 11.0)
+
+
+NAME_COLUMNS: tuple[Column, ...] = (
+    Column("code", "代码", "Code", width=7.0),
+    Column("name_zh", "名称", "Name", width=16.0),
+    Column("name_en", "英文名称", "Name (English)", width=15.0),
+)
+ALLOCATION_COLUMNS: tuple[Column, ...] = (
+    *NAME_COLUMNS,
+    Column("region", "地区", "Region", width=10.0),
+    Column("role", "调剂角色", "Role", width=17.0),
+    Column("retirees_10k", "离退休人数", "Retirees", "万人", PEOPLE, 10.0),
+    _money("contribution_100m", "上解额", "Contribution"),
+    _money("rule_allocation_100m", "法定拨付额", "Rule allocation"),
+    _money("allocation_100m", "优化拨付额", "Optimised allocation"),
+    _money("rule_net_transfer_100m", "法定净调剂", "Rule net transfer"),
+    _money("net_transfer_100m", "优化净调剂", "Optimised net transfer"),
+    _money("local_subsidy_100m", "地方财政补助", "Local subsidy"),
+    _money("central_subsidy_100m", "中央财政补助", "Central subsidy"),
+    _money("unfunded_gap_100m", "未弥补缺口", "Unfunded gap"),
+    _money("rule_closing_balance_100m", "法定年末结余", "Rule closing balance"),
+    _money("closing_balance_100m", "优化年末结余", "Optimised closing balance"),
+    _months("months_before", "调剂前储备月数", "Reserve months before"),
+    _months("months_rule", "法定储备月数", "Reserve months, rule"),
+    _months("months_optimized", "优化储备月数", "Reserve months, optimised"),
+    Column("full_payment_dual", "足额支付对偶值", "Full-payment dual", "亿/亿", "0.00", 12.0),
+)
+QUARTERLY_COLUMNS: tuple[Column, ...] = (
+    *NAME_COLUMNS,
+    _money("contribution_100m", "全年上解", "Annual contribution", 15.0),
+    _money("allocation_100m", "全年拨付", "Annual allocation", 15.0),
+    _money("net_transfer_100m", "全年净调剂", "Annual net transfer", 15.0),
+    _money("advance_q1_100m", "一季度预拨", "Q1 advance", 15.0),
+    _money("advance_q2_100m", "二季度预拨", "Q2 advance", 15.0),
+    _money("advance_q3_100m", "三季度预拨", "Q3 advance", 15.0),
+    _money("advance_q4_100m", "四季度预拨", "Q4 advance", 15.0),
+    _money("settlement_100m", "年终清算", "Year-end settlement", 15.0),
+)
 
 
 def write_json(payload: dict[str, Any], path: str | Path, force: bool = False) -> Path:
@@ -24,12 +164,279 @@ def write_json(payload: dict[str, Any], path: str | Path, force: bool = False) -
 def write_allocation_workbook(
     allocation: Allocation, path: str | Path, force: bool = False
 ) -> Path:
-    """Write the allocation workbook."""
+    """Write the allocation workbook atomically; refuse to replace a file without ``force``.
+
+    Raises:
+        InputError: ``path`` exists and ``force`` is False, or its folder is missing.
+    """
+    refuse_overwrite(Path(path), force)
+    return save_workbook(allocation_workbook(allocation), path, force)
+
+
+def allocation_workbook(allocation: Allocation, generated: datetime | None = None) -> Workbook:
+    """The six sheets and three charts of the allocation workbook, in memory."""
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "allocation"
-    sheet.append(list(PROVINCE_JSON_KEYS))
-    for row in allocation.table[list(PROVINCE_JSON_KEYS)].itertuples(index=False):
-        sheet.append([safe_text(v) if isinstance(v, str) else float(v) for v in row])
-    return save_workbook(workbook, path, force)
+    summary = workbook.active
+    assert summary is not None
+    summary.title = SHEETS[0]
+    sheets = [summary, *(workbook.create_sheet(name) for name in SHEETS[1:])]
+    chart_row = _summary(sheets[0], allocation)
+    _allocation(sheets[1], allocation)
+    _equity(sheets[2], allocation)
+    _diagnostics(sheets[3], allocation)
+    _quarterly(sheets[4], allocation)
+    _run_info(sheets[5], allocation, generated or datetime.now(UTC))
+    columns = {c.key: i for i, c in enumerate(ALLOCATION_COLUMNS, start=1)}
+    width_cm = sum(7 * w + 5 for w in SUMMARY_WIDTHS) / 96 * 2.54
+    add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm)
+    for sheet in sheets:
+        print_setup(sheet)
+    return workbook
+
+
+# --- sheets --------------------------------------------------------------------------------
+
+
+def _summary(sheet: Worksheet, a: Allocation) -> int:
+    """Year and parameters, headline figures, imbalance and sentences; return the chart row."""
+    widths = SUMMARY_WIDTHS
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    title = f"中央调剂基金分配 Central adjustment fund allocation — {a.parameters.year}"
+    text_cell(sheet.cell(row=1, column=1), title).font = TITLE_FONT
+    sheet.row_dimensions[1].height = 24
+    status = f"情景 Scenario: {a.scenario}    状态 Status: {STATUS_LABELS[a.status]}"
+    text_cell(sheet.cell(row=2, column=1), status).font = TOTAL_FONT
+    sheet.freeze_panes = "A2"
+    row = _summary_parameters(sheet, a, 4)
+    row = _summary_headline(sheet, a, row + 1)
+    row = _summary_imbalance(sheet, a, row + 1)
+    sheet.row_breaks.append(Break(id=row))
+    return _summary_sentences(sheet, a, row + 1, sum(widths)) + 1
+
+
+def _parameter_value(key: str, value: object) -> tuple[object, str | None]:
+    if key == "max_rule_deviation" and value is None:
+        return "不设 none (free transfers)", None
+    if key.endswith("_100m"):
+        return value, MONEY
+    if key == "reserve_months_floor":
+        return value, MONTHS
+    return value, COUNT if key == "year" else None
+
+
+def _summary_parameters(sheet: Worksheet, a: Allocation, row: int) -> int:
+    section_row(sheet, row, ["参数 Parameters", "取值 Value", "", "", "键 Key"])
+    values = a.parameters.as_dict()
+    for field in PARAMETER_FIELDS:
+        row += 1
+        value, fmt = _parameter_value(field.key, values[field.key])
+        put_row(
+            sheet, row, [field.label, value, None, None, field.key], [None, fmt, None, None, None]
+        )
+    if a.overrides:
+        row += 1
+        changed = "; ".join(f"{key}={value}" for key, value in a.overrides)
+        put_row(sheet, row, ["本情景覆盖 Overrides in this scenario", changed], [None, None])
+    return row + 1
+
+
+def _summary_headline(sheet: Worksheet, a: Allocation, row: int) -> int:
+    section_row(
+        sheet,
+        row,
+        ["主要数字 Headline figures", "优化 Optimised", "法定规则 Rule", "", "单位 Unit"],
+    )
+    t, n = a.totals, narrative.headline_counts(a)
+    lines: list[tuple[str, object, object, str, str]] = [
+        ("调剂基金规模 Fund size", t["fund_100m"], t["fund_100m"], MONEY, "亿元"),
+        ("省际调剂资金 Moved between units", t["moved_100m"], t["rule_moved_100m"], MONEY, "亿元"),
+        (
+            "净上解单位 Net contributors",
+            n["contributors"],
+            n["rule_contributors"],
+            COUNT,
+            "个 units",
+        ),
+        (
+            "净受益单位 Net beneficiaries",
+            n["beneficiaries"],
+            n["rule_beneficiaries"],
+            COUNT,
+            "个 units",
+        ),
+        ("基本持平单位 Roughly even", n["even"], n["rule_even"], COUNT, "个 units"),
+        ("全国人均拨付额 Statutory amount per retiree", None, a.per_retiree_yuan, YUAN, "元 yuan"),
+        ("追加地方财政补助 Extra local subsidy", t["local_subsidy_100m"], None, MONEY, "亿元"),
+        ("追加中央财政补助 Extra central subsidy", t["central_subsidy_100m"], None, MONEY, "亿元"),
+        (
+            "未弥补缺口 Unfunded gap (rule: shortfall without subsidy)",
+            t["unfunded_gap_100m"],
+            t["rule_shortfall_100m"],
+            MONEY,
+            "亿元",
+        ),
+    ]
+    for label, optimised, rule, fmt, unit in lines:
+        row += 1
+        put_row(sheet, row, [label, optimised, rule, None, unit], [None, fmt, fmt, None, None])
+    zh, en = narrative.gap_names(a)
+    row += 1
+    text_cell(sheet.cell(row=row, column=1), "缺口单位 Units with a gap")
+    wrapped(sheet, row, 2, f"{zh} {en}" if zh else "无 none", 60.0)
+    sheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
+    return row + 1
+
+
+def _summary_imbalance(sheet: Worksheet, a: Allocation, row: int) -> int:
+    section_row(sheet, row, ["区域不平衡 Imbalance", *(STATE_LABELS[s] for s in STATES)])
+    for key in SUMMARY_METRICS:
+        row += 1
+        values = [a.equity[state][key].value for state in STATES]
+        fmt = METRIC_FORMATS.get(key, RATIO)
+        put_row(sheet, row, [METRIC_LABELS[key], *values], [None, fmt, fmt, fmt])
+        for column, value in enumerate(values, start=2):
+            if value is None:
+                text_cell(sheet.cell(row=row, column=column), UNDEFINED)
+    return row + 1
+
+
+def _summary_sentences(sheet: Worksheet, a: Allocation, row: int, width: float) -> int:
+    section_row(sheet, row, ["结论 What happened"])
+    for zh, en in narrative.summary_sentences(a):
+        for text in (zh, en):
+            row += 1
+            wrapped(sheet, row, 1, text, width)
+            sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+    return row + 1
+
+
+def _allocation(sheet: Worksheet, a: Allocation) -> None:
+    """One row per unit, statutory and optimised side by side, coloured by role."""
+    table_header(sheet, *column_labels(ALLOCATION_COLUMNS), frozen="C2")
+    frame = a.table.assign(role=narrative.role_labels(a))
+    roles = narrative.unit_roles(a)
+    keys = [c.key for c in ALLOCATION_COLUMNS]
+    fmts = [c.number_format for c in ALLOCATION_COLUMNS]
+    for row, (code, values) in enumerate(frame[keys].iterrows(), start=2):
+        put_row(sheet, row, list(values), fmts)
+        fill = ROLE_FILLS.get(roles[code])
+        if fill is not None:
+            for column in range(1, len(keys) + 1):
+                sheet.cell(row=row, column=column).fill = fill
+    autofilter(sheet, len(keys), len(frame) + 1)
+
+
+def _equity(sheet: Worksheet, a: Allocation) -> None:
+    """Every metric before, under the rule and optimised, with its meaning."""
+    labels = ["指标 Metric", "名称 Name", "含义 Meaning", *(STATE_LABELS[s] for s in STATES)]
+    labels.append("说明 Note")
+    table_header(sheet, labels, [16.0, 46.0, 66.0, 14.0, 14.0, 14.0, 44.0])
+    for row, key in enumerate(METRICS, start=2):
+        metrics = [a.equity[state][key] for state in STATES]
+        fmt = METRIC_FORMATS.get(key, RATIO)
+        notes = "; ".join(f"{s}: {m.note}" for s, m in zip(STATES, metrics, strict=True) if m.note)
+        values: list[object] = [m.value if m.value is not None else UNDEFINED for m in metrics]
+        cells = [key, METRIC_LABELS[key], METRIC_MEANINGS[key], *values, notes or None]
+        put_row(sheet, row, cells, [None, None, None, fmt, fmt, fmt, None])
+        sheet.cell(row=row, column=7).alignment = Alignment(indent=1)
+    autofilter(sheet, len(labels), len(METRICS) + 1)
+
+
+def _diagnostics(sheet: Worksheet, a: Allocation) -> None:
+    """Binding constraints, dual values and how to close a gap, in words."""
+    widths = (24.0, 70.0, 90.0)
+    table_header(sheet, ["主题 Topic", "中文", "English"], widths)
+    sections = (
+        ("约束 Binding constraints", narrative.binding_lines(a)),
+        ("对偶值 Dual values", narrative.dual_lines(a)),
+        ("缺口 Closing a gap", narrative.gap_lines(a)),
+    )
+    row = 1
+    for topic, lines in sections:
+        for zh, en in lines:
+            row += 1
+            text_cell(sheet.cell(row=row, column=1), topic).alignment = WRAP
+            wrapped(sheet, row, 2, zh, widths[1])
+            wrapped(sheet, row, 3, en, widths[2])
+    autofilter(sheet, len(widths), row)
+
+
+def _quarterly(sheet: Worksheet, a: Allocation) -> None:
+    """Quarterly advances of the net transfer and the year-end settlement, with totals."""
+    table_header(sheet, *column_labels(QUARTERLY_COLUMNS), frozen="C2")
+    schedule = quarterly_schedule(a)
+    keys = [c.key for c in QUARTERLY_COLUMNS]
+    fmts = [c.number_format for c in QUARTERLY_COLUMNS]
+    for row, (_, values) in enumerate(schedule[keys].iterrows(), start=2):
+        put_row(sheet, row, list(values), fmts)
+    last = len(schedule) + 1
+    autofilter(sheet, len(keys), last)
+    totals = schedule_totals(schedule)
+    total_row = [None, "合计", "Total", *(totals[k] for k in keys[3:])]
+    put_row(sheet, last + 1, total_row, fmts)
+    for column in range(1, len(keys) + 1):
+        sheet.cell(row=last + 1, column=column).font = TOTAL_FONT
+    notes = (
+        f"每季度预拨全年净调剂的{ADVANCE_SHARE:.0%}；年终清算 = 全年净调剂 − 各季度预拨之和。"
+        "正数为拨入，负数为上解。",
+        f"Each quarter advances {ADVANCE_SHARE:.0%} of the annual net transfer; the year-end "
+        "settlement is the annual net transfer minus the advances. Positive: received; "
+        "negative: handed up.",
+    )
+    for offset, note in enumerate(notes, start=3):
+        text_cell(sheet.cell(row=last + offset, column=1), note)
+
+
+def _versions() -> list[tuple[str, str]]:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return [
+        ("caf-optimizer", version("caf-optimizer")),
+        ("Pyomo", version("pyomo")),
+        ("highspy", version("highspy")),
+        ("Python", platform.python_version()),
+        ("平台 Platform", platform.platform()),
+    ]
+
+
+def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
+    """Everything needed to trace the workbook back to its input and software."""
+    header_row(sheet, 1, ["项目 Item", "取值 Value", "", "", ""], [44.0, 70.0, 16.0, 12.0, 12.0])
+    sheet.freeze_panes = "A2"
+    items: list[tuple[str, object]] = [
+        ("输入文件 Input file", a.source.name),
+        ("SHA-256", a.source.sha256),
+        ("文件大小 Size (bytes)", a.source.size_bytes),
+        ("情景 Scenario", a.scenario),
+        ("状态 Status", a.status),
+        ("生成时间 Generated (UTC)", generated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("求解器 Solver", a.solver),
+        *_versions(),
+        *((f"参数 Parameter: {k}", v) for k, v in a.parameters.as_dict().items()),
+        *((f"覆盖 Override: {k}", v) for k, v in a.overrides),
+        *((f"用时 Seconds: {k}", v) for k, v in a.timings.items()),
+    ]
+    for row, (label, value) in enumerate(items, start=2):
+        text_cell(sheet.cell(row=row, column=1), label)
+        fmt = SECONDS if label.startswith("用时") else None
+        put(sheet, row, 2, "blank" if value is None else value, fmt)
+        sheet.cell(row=row, column=2).alignment = Alignment(horizontal="left")
+    autofilter(sheet, 2, len(items) + 1)
+    row = len(items) + 3
+    labels = [
+        "层级 Level",
+        "终止条件 Termination",
+        "目标值 Objective",
+        "用时 Seconds",
+        "容差 Tolerance",
+    ]
+    header_row(sheet, row, labels, [44.0, 70.0, 16.0, 12.0, 12.0])
+    for level in a.levels:
+        row += 1
+        values = [level.name, level.termination, level.objective, level.seconds, level.tolerance]
+        put_row(sheet, row, values, [None, None, "0.000000", SECONDS, "0.0E+00"])

@@ -1,0 +1,141 @@
+"""Native Excel charts of the allocation workbook, drawn from the ``allocation`` sheet.
+
+Three charts sit under the summary: the net transfer by unit (rule and optimised bars), the
+reserve months before, under the rule and optimised (clustered bars) and the extra subsidy
+by unit split into local and central (stacked bars). They read the ``allocation`` sheet's
+cells, so a planner who sorts or filters that sheet sees the charts follow. Bars run
+horizontally so 32 unit names stay readable, first unit at the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import (
+    CharacterProperties,
+    Paragraph,
+    ParagraphProperties,
+    RegularTextRun,
+)
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
+
+ROW_HEIGHT_CM = 0.53
+"""A default 15-point row, used to leave room under each chart."""
+LABEL_SIZE = 700
+TITLE_SIZE = 1200
+"""Font sizes in hundredths of a point."""
+
+SERIES_COLOURS: dict[str, str] = {
+    "rule_net_transfer_100m": "8EA9DB",
+    "net_transfer_100m": "C55A11",
+    "months_before": "A5A5A5",
+    "months_rule": "8EA9DB",
+    "months_optimized": "C55A11",
+    "local_subsidy_100m": "548235",
+    "central_subsidy_100m": "2F5597",
+}
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One bar chart: its title, the ``allocation`` columns it plots, and how."""
+
+    title: str
+    keys: tuple[str, ...]
+    grouping: str = "clustered"
+    axis_format: str = "#,##0"
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "净调剂 Net transfer by unit (亿元; + net beneficiary, − net contributor)",
+        ("rule_net_transfer_100m", "net_transfer_100m"),
+    ),
+    ChartSpec(
+        "储备月数 Reserve months (月): before, under the rule and optimised",
+        ("months_before", "months_rule", "months_optimized"),
+    ),
+    # General, so that an all-zero axis reads 0, 0.2, … rather than 0, 0, 1, 1.
+    ChartSpec(
+        "追加财政补助 Extra subsidy by unit: local and central (亿元)",
+        ("local_subsidy_100m", "central_subsidy_100m"),
+        grouping="stacked",
+        axis_format="General",
+    ),
+)
+
+
+def add_charts(
+    target: Worksheet,
+    data: Worksheet,
+    units: int,
+    columns: dict[str, int],
+    row: int,
+    width_cm: float,
+) -> int:
+    """Anchor the three charts in ``target`` from ``row`` down, each on its own page.
+
+    Args:
+        target: the sheet that shows the charts (the summary).
+        data: the allocation sheet, with headers in row 1 and one row per unit below.
+        units: how many unit rows ``data`` holds.
+        columns: the column number of each key in ``data``.
+        row: the first free row of ``target``.
+        width_cm: the chart width, to match the columns above it.
+
+    Returns:
+        The first row below the last chart.
+    """
+    height = max(8.0, 3.5 + 0.42 * units)
+    for spec in CHARTS:
+        chart = _bar_chart(spec, width_cm, height)
+        for key in spec.keys:
+            values = Reference(data, min_col=columns[key], min_row=1, max_row=units + 1)
+            chart.add_data(values, titles_from_data=True)
+            chart.series[-1].graphicalProperties.solidFill = SERIES_COLOURS[key]
+            chart.series[-1].graphicalProperties.line.noFill = True
+        names = Reference(data, min_col=columns["name_zh"], min_row=2, max_row=units + 1)
+        chart.set_categories(names)
+        target.row_breaks.append(Break(id=row))
+        target.add_chart(chart, f"A{row + 1}")  # a row below the break, or its frame shows above
+        row += int(height / ROW_HEIGHT_CM) + 3
+    return row
+
+
+def _text(size: int, bold: bool = False) -> RichText:
+    props = CharacterProperties(sz=size, b=bold)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
+def _title(text: str) -> Title:
+    props = CharacterProperties(sz=TITLE_SIZE, b=True)
+    run = RegularTextRun(rPr=props, t=text)
+    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[run])
+    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
+
+
+def _bar_chart(spec: ChartSpec, width: float, height: float) -> BarChart:
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = spec.grouping
+    if spec.grouping == "stacked":
+        chart.overlap = 100
+    chart.gapWidth = 40
+    chart.title = _title(spec.title)
+    chart.width = width
+    chart.height = height
+    chart.legend.position = "r"
+    chart.legend.txPr = _text(LABEL_SIZE)
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.x_axis.tickLblPos = "low"
+    chart.x_axis.tickLblSkip = 1
+    chart.x_axis.txPr = _text(LABEL_SIZE)
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.number_format = spec.axis_format
+    chart.y_axis.txPr = _text(LABEL_SIZE)
+    return chart
