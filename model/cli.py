@@ -233,8 +233,8 @@ def summary_lines(allocation: object) -> list[str]:
     a = allocation
     table = a.table
     t = a.totals
-    payers = table[table["net_transfer_100m"] < 0].sort_values("net_transfer_100m")
-    receivers = table[table["net_transfer_100m"] > 0].sort_values(
+    payers = table[table["role"] == "contributor"].sort_values("net_transfer_100m")
+    receivers = table[table["role"] == "beneficiary"].sort_values(
         "net_transfer_100m", ascending=False
     )
 

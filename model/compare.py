@@ -14,12 +14,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from model.equity import METRICS
 from model.inputs import FundData
-from model.results import STATUS_GAP, Allocation
+from model.results import BENEFICIARY, CONTRIBUTOR, STATUS_GAP, Allocation
 from model.runner import Runner
 from model.scenarios import Scenario
 
@@ -47,8 +46,8 @@ DIFF_COLUMNS: tuple[str, ...] = (
     "unfunded_gap_100m",
     "months_optimized",
 )
-NET_EPSILON = 1e-6
-"""A net transfer within ``NET_EPSILON × fund`` of zero counts as neither paying nor receiving."""
+DIFF_EPSILON = 1e-6
+"""A per-unit change below ``DIFF_EPSILON`` of the base value (or of 1) is not listed."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ class Comparison:
             new_values = other.table[column]
             change = new_values - base_values
             for code in change.index:
-                if abs(change[code]) > NET_EPSILON * max(1.0, abs(base_values[code])):
+                if abs(change[code]) > DIFF_EPSILON * max(1.0, abs(base_values[code])):
                     rows.append(
                         {
                             "code": code,
@@ -135,8 +134,7 @@ class Comparison:
 def kpis(a: Allocation) -> dict[str, float]:
     """The headline figures of one allocation for the KPI table."""
     t = a.totals
-    net = a.table["net_transfer_100m"].to_numpy(dtype=float)
-    epsilon = NET_EPSILON * max(1.0, t["fund_100m"])
+    role = a.table["role"]
     return {
         "fund_100m": t["fund_100m"],
         "moved_100m": t["moved_100m"],
@@ -144,8 +142,8 @@ def kpis(a: Allocation) -> dict[str, float]:
         "central_subsidy_100m": t["central_subsidy_100m"],
         "total_subsidy_100m": t["local_subsidy_100m"] + t["central_subsidy_100m"],
         "unfunded_gap_100m": t["unfunded_gap_100m"],
-        "net_contributors": int(np.sum(net < -epsilon)),
-        "net_beneficiaries": int(np.sum(net > epsilon)),
+        "net_contributors": int((role == CONTRIBUTOR).sum()),
+        "net_beneficiaries": int((role == BENEFICIARY).sum()),
     }
 
 

@@ -8,6 +8,7 @@ workbooks, oversized files and zip bombs are refused cheaply.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zipfile
 import zlib
@@ -45,11 +46,21 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 @dataclass(frozen=True)
 class Source:
-    """Where the data came from, for the run_info sheet."""
+    """Where the data came from, down to the cell, for run_info and the diagnostics.
+
+    Attributes:
+        name: the file name as the planner knows it.
+        sha256: the file's digest.
+        size_bytes: the file's size.
+        province_columns: key → column letter in the planner's provinces sheet.
+        parameter_cells: key → value cell in the planner's parameters sheet.
+    """
 
     name: str
     sha256: str
     size_bytes: int
+    province_columns: tuple[tuple[str, str], ...] = ()
+    parameter_cells: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,8 @@ class FundData:
     Attributes:
         units: one row per pooling unit, indexed by code (text, sorted), with one column
             per key of ``schema.PROVINCE_FIELDS``; numbers are floats, and a blank
-            ``enterprise_employment_10k`` is NaN.
+            ``enterprise_employment_10k`` is NaN. ``input_row`` keeps each unit's row in
+            the provinces sheet so messages can name its cells.
         parameters: the base policy from the ``parameters`` sheet.
         scenarios: the base scenario followed by each row of the ``scenarios`` sheet.
         source: the file's name and SHA-256.
@@ -306,8 +318,13 @@ def _validate(
     grids: dict[str, list[list[Cell]]], sheets: dict[str, str], source: Source
 ) -> FundData:
     problems: list[Problem] = []
-    units = _read_provinces(grids[PROVINCES_SHEET], sheets[PROVINCES_SHEET], problems)
-    parameters = _read_parameters(grids[PARAMETERS_SHEET], sheets[PARAMETERS_SHEET], problems)
+    layout: dict[str, dict[str, str]] = {"provinces": {}, "parameters": {}}
+    units = _read_provinces(
+        grids[PROVINCES_SHEET], sheets[PROVINCES_SHEET], problems, layout["provinces"]
+    )
+    parameters = _read_parameters(
+        grids[PARAMETERS_SHEET], sheets[PARAMETERS_SHEET], problems, layout["parameters"]
+    )
     scenarios: list[Scenario] = []
     if parameters is not None:
         scenarios.append(Scenario(BASE_SCENARIO, parameters))
@@ -317,6 +334,11 @@ def _validate(
             )
     if problems or units is None or parameters is None:
         raise InputError(problems)
+    source = dataclasses.replace(
+        source,
+        province_columns=tuple(sorted(layout["provinces"].items())),
+        parameter_cells=tuple(sorted(layout["parameters"].items())),
+    )
     return FundData(units=units, parameters=parameters, scenarios=tuple(scenarios), source=source)
 
 
@@ -364,11 +386,12 @@ def _headers(
 
 
 def _read_provinces(
-    grid: list[list[Cell]], sheet: str, problems: list[Problem]
+    grid: list[list[Cell]], sheet: str, problems: list[Problem], layout: dict[str, str]
 ) -> pd.DataFrame | None:
     columns = _headers(grid, sheet, PROVINCE_FIELDS, problems)
     if columns is None:
         return None
+    layout.update({key: column_letter(index + 1) for index, key in columns.items()})
     present = set(columns.values())
     header_of = {key: str(grid[0][i][0]).strip() for i, key in columns.items()}
     missing = [f for f in PROVINCE_FIELDS if f.required and f.key not in present]
@@ -397,6 +420,7 @@ def _read_provinces(
                     )
                 )
             record[key] = value
+        record["input_row"] = r
         code = record.get("code")
         if code:
             if code in first_row_of:
@@ -430,7 +454,10 @@ def _units_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     for field in PROVINCE_FIELDS:
         if field.key not in frame:
             frame[field.key] = field.default
-    frame = frame[[f.key for f in PROVINCE_FIELDS]]
+    keys = [f.key for f in PROVINCE_FIELDS]
+    if "input_row" in frame:
+        keys.append("input_row")
+    frame = frame[keys]
     for field in PROVINCE_FIELDS:
         if field.kind == "number":
             frame[field.key] = pd.to_numeric(frame[field.key], errors="raise").astype(float)
@@ -442,7 +469,7 @@ def _units_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _read_parameters(
-    grid: list[list[Cell]], sheet: str, problems: list[Problem]
+    grid: list[list[Cell]], sheet: str, problems: list[Problem], layout: dict[str, str]
 ) -> Parameters | None:
     header = (PARAMETER_KEY_HEADER, PARAMETER_VALUE_HEADER)
     columns = _headers(grid, sheet, header, problems)
@@ -514,6 +541,7 @@ def _read_parameters(
             what, fix = error
             problems.append(Problem(where[field.key], f"{what} for {written[field.key]}", fix))
         clean[field.key] = value
+    layout.update(where)
     return None if failed else Parameters(**clean)
 
 

@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model import narrative
+from model import diagnostics, narrative
 from model.equity import METRIC_MEANINGS, METRICS
 from model.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
 from model.report_cells import (
@@ -51,7 +51,7 @@ from model.report_cells import (
     wrapped,
 )
 from model.report_charts import add_charts
-from model.results import STATES, STATUS_GAP, Allocation
+from model.results import BENEFICIARY, CONTRIBUTOR, STATES, STATUS_GAP, Allocation
 from model.schema import PARAMETER_FIELDS
 from model.xlsx import atomic_path, refuse_overwrite, save_workbook
 
@@ -64,8 +64,8 @@ SHEETS: tuple[str, ...] = (
     "run_info",
 )
 ROLE_FILLS: dict[str, PatternFill] = {
-    narrative.CONTRIBUTOR: PatternFill("solid", fgColor="FCE4D6"),
-    narrative.BENEFICIARY: PatternFill("solid", fgColor="E2EFDA"),
+    CONTRIBUTOR: PatternFill("solid", fgColor="FCE4D6"),
+    BENEFICIARY: PatternFill("solid", fgColor="E2EFDA"),
 }
 STATE_LABELS: dict[str, str] = {
     "before": "调剂前 Before",
@@ -348,9 +348,9 @@ def _diagnostics(sheet: Worksheet, a: Allocation) -> None:
     widths = (24.0, 70.0, 90.0)
     table_header(sheet, ["主题 Topic", "中文", "English"], widths)
     sections = (
-        ("约束 Binding constraints", narrative.binding_lines(a)),
-        ("对偶值 Dual values", narrative.dual_lines(a)),
-        ("缺口 Closing a gap", narrative.gap_lines(a)),
+        ("约束 Binding constraints", diagnostics.binding_lines(a)),
+        ("对偶值 Dual values", diagnostics.dual_lines(a)),
+        ("缺口 Closing a gap", diagnostics.gap_lines(a)),
     )
     row = 1
     for topic, lines in sections:

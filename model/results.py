@@ -26,6 +26,11 @@ STATES: tuple[str, ...] = ("before", "rule", "optimized")
 CLEAN_TOLERANCE = GAP_THRESHOLD
 """Solver values below ``CLEAN_TOLERANCE × money scale`` are round-off and shown as 0."""
 
+EVEN_TOLERANCE_100m = 0.005
+"""A unit whose net transfer rounds to 0.00亿 counts as roughly even, neither contributor
+nor beneficiary, so every count matches what the workbook and the terminal show."""
+CONTRIBUTOR, BENEFICIARY, EVEN = "contributor", "beneficiary", "even"
+
 PROVINCE_JSON_KEYS: tuple[str, ...] = (
     "code",
     "name_zh",
@@ -55,8 +60,10 @@ class Allocation:
         table: one row per unit, indexed by code; holds every ``PROVINCE_JSON_KEYS``
             column plus ``name_en``, ``region``, ``retirees_10k``, ``rule_net_transfer_100m``,
             ``rule_closing_balance_100m``, ``floor_100m``, ``local_subsidy_cap_100m``,
-            ``band_lower_100m``, ``band_upper_100m`` and the binding flags ``at_local_cap``,
-            ``at_band_lower``, ``at_band_upper``, ``at_floor``.
+            ``band_lower_100m``, ``band_upper_100m``, the binding flags ``at_local_cap``,
+            ``at_band_lower``, ``at_band_upper``, ``at_floor``, the ``role`` and
+            ``rule_role`` of each unit (contributor, beneficiary, even) and ``input_row``,
+            the unit's row in the provinces sheet (0 when not read from a workbook).
         totals: fund, gap, local and central subsidy, and money moved (all 亿元).
         equity: metrics per state (before, rule, optimized).
         fund_dual: subsidy saved (or, with a gap, gap closed) per extra 亿 in the fund.
@@ -209,6 +216,13 @@ def assemble(
             "at_band_lower": banded & (transfer <= coeffs.lower + threshold),
             "at_band_upper": banded & (transfer >= coeffs.upper - threshold),
             "at_floor": closing + gap <= coeffs.floor + threshold,
+            "role": roles(transfer - coeffs.contribution),
+            "rule_role": roles(coeffs.rule_allocation - coeffs.contribution),
+            "input_row": (
+                units["input_row"].to_numpy()
+                if "input_row" in units
+                else np.zeros(len(units), dtype=int)
+            ),
         }
     )
     table = pd.DataFrame(columns, index=pd.Index(coeffs.codes, name="code"))
@@ -244,6 +258,15 @@ def assemble(
         source=source,
         overrides=overrides,
         timings=dict(outcome.timings),
+    )
+
+
+def roles(net: np.ndarray) -> np.ndarray:
+    """``contributor``, ``beneficiary`` or ``even`` for each net transfer."""
+    return np.where(
+        net < -EVEN_TOLERANCE_100m,
+        CONTRIBUTOR,
+        np.where(net > EVEN_TOLERANCE_100m, BENEFICIARY, EVEN),
     )
 
 

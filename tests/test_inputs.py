@@ -93,7 +93,8 @@ def test_worked_example_reads_three_units_with_defaults(tmp_path: Path) -> None:
     data = read_workbook(write_workbook(tmp_path / "in.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS))
     assert isinstance(data, FundData)
     assert list(data.units.index) == ["A", "B", "C"]
-    assert list(data.units.columns) == KEYS
+    assert list(data.units.columns) == [*KEYS, "input_row"]
+    assert list(data.units["input_row"]) == [2, 3, 4]
     assert data.units.loc["B", "retirees_10k"] == 300.0
     assert data.units.loc["A", "other_income_100m"] == 0.0
     assert math.isnan(data.units.loc["A", "enterprise_employment_10k"])
@@ -239,7 +240,7 @@ def test_note_columns_are_ignored(tmp_path: Path) -> None:
             sheet.cell(row=row, column=column, value="about 90k")
     workbook.save(path)
     data = read_workbook(path)
-    assert list(data.units.columns) == KEYS
+    assert list(data.units.columns) == [*KEYS, "input_row"]
     assert len(data.units) == 3
 
 

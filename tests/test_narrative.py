@@ -7,12 +7,13 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from model import narrative
+from model import diagnostics, narrative
 from model.inputs import read_workbook
-from model.results import Allocation
+from model.results import Allocation, roles
 from model.runner import solve_scenario
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
 from model.template import write_template
@@ -83,13 +84,13 @@ def test_cells_follow_the_template_layout(tmp_path: Path) -> None:
     """provinces!N is the local subsidy cap and parameters!B8 the central budget, as written."""
     workbook = load_workbook(write_template(tmp_path / "template.xlsx"))
     for field in PROVINCE_FIELDS:
-        cell = narrative.province_cell(field.key).split("!")[1] + "1"
+        cell = diagnostics.province_cell(field.key).split("!")[1] + "1"
         assert workbook["provinces"][cell].value == field.label
     for field in PARAMETER_FIELDS:
-        row = int(narrative.parameter_cell(field.key).split("!B")[1])
+        row = int(diagnostics.parameter_cell(field.key).split("!B")[1])
         assert workbook["parameters"].cell(row=row, column=1).value == field.key
-    assert narrative.province_cell("local_subsidy_cap_100m") == "provinces!N"
-    assert narrative.parameter_cell("central_subsidy_budget_100m") == "parameters!B8"
+    assert diagnostics.province_cell("local_subsidy_cap_100m") == "provinces!N"
+    assert diagnostics.parameter_cell("central_subsidy_budget_100m") == "parameters!B8"
 
 
 def test_english_name_falls_back_to_chinese(full: Allocation) -> None:
@@ -112,8 +113,14 @@ def test_roles_and_counts(full: Allocation) -> None:
 
 
 def test_a_net_transfer_that_rounds_to_zero_is_even(full: Allocation) -> None:
-    even = with_table(full, net_transfer_100m=[-0.004, 0.004, 0.0])
-    assert list(narrative.unit_roles(even)) == ["even"] * 3
+    assert list(roles(np.array([-0.004, 0.004, 0.0, -0.006, 0.006]))) == [
+        "even",
+        "even",
+        "even",
+        "contributor",
+        "beneficiary",
+    ]
+    even = with_table(full, role=["even"] * 3)
     assert narrative.role_labels(even).iloc[0] == narrative.ROLE_LABELS["even"]
 
 
@@ -168,7 +175,7 @@ def test_imbalance_sentence_follows_the_objective(
 
 
 def test_binding_lines_without_limits(full: Allocation) -> None:
-    text = english(narrative.binding_lines(full))
+    text = english(diagnostics.binding_lines(full))
     assert "the fund pays out exactly what it raises, 619.20亿" in text
     assert "every cap is 0" in text
     assert "none is set (parameters!B7 is blank), so transfers are free" in text
@@ -177,25 +184,26 @@ def test_binding_lines_without_limits(full: Allocation) -> None:
 
 
 def test_binding_lines_name_where_each_constraint_binds(gap: Allocation) -> None:
-    text = english(narrative.binding_lines(gap))
-    assert (
-        "Local subsidy is at its cap (provinces!N) in Beta (100.00亿) and Gamma (50.00亿)" in text
-    )
-    assert "At the lower edge of the ±50% rule band (parameters!B7): Alpha" in text
+    text = english(diagnostics.binding_lines(gap))
+    cap = diagnostics.province_cell("local_subsidy_cap_100m", gap.source)
+    band = diagnostics.parameter_cell("max_rule_deviation", gap.source)
+    budget = diagnostics.parameter_cell("central_subsidy_budget_100m", gap.source)
+    assert f"Local subsidy is at its cap ({cap}) in Beta (100.00亿) and Gamma (50.00亿)" in text
+    assert f"At the lower edge of the ±50% rule band ({band}): Alpha" in text
     assert "At the reserve floor of 1 month of expenditure: Beta and Gamma" in text
-    assert "The central subsidy budget of 30.00亿 is used up (parameters!B8)." in text
-    assert "乙（100.00亿元）和丙（50.00亿元）" in chinese(narrative.binding_lines(gap))
+    assert f"The central subsidy budget of 30.00亿 is used up ({budget})." in text
+    assert "乙（100.00亿元）和丙（50.00亿元）" in chinese(diagnostics.binding_lines(gap))
 
 
 def test_a_zero_band_reproduces_the_rule(full: Allocation) -> None:
     policy = dataclasses.replace(full.parameters, max_rule_deviation=0.0)
-    text = english(narrative.binding_lines(dataclasses.replace(full, parameters=policy)))
+    text = english(diagnostics.binding_lines(dataclasses.replace(full, parameters=policy)))
     assert "every transfer equals the statutory allocation" in text
 
 
 def test_an_unused_central_budget_says_how_much_is_left(full: Allocation) -> None:
     policy = dataclasses.replace(full.parameters, central_subsidy_budget_100m=200.0)
-    text = english(narrative.binding_lines(dataclasses.replace(full, parameters=policy)))
+    text = english(diagnostics.binding_lines(dataclasses.replace(full, parameters=policy)))
     assert "not used up: 0.00亿 of 200.00亿" in text
 
 
@@ -206,18 +214,18 @@ def test_dual_lines_say_what_each_value_means(full: Allocation) -> None:
     allocation = with_table(
         dataclasses.replace(full, fund_dual=1.0), full_payment_dual=[0.0, 1.0, -0.0]
     )
-    lines = narrative.dual_lines(allocation)
+    lines = diagnostics.dual_lines(allocation)
     text = english(lines)
     assert "local (marginal) values" in text and "need not be unique" in text
     assert "One more 亿 in the fund would save 1.00亿 of subsidy." in text
     assert "Beta: each extra 亿 of requirement needs 1.00亿 more fiscal subsidy." in text
-    assert "In the other 2 units a small extra requirement needs no extra subsidy" in text
+    assert "In the other 2 units a small extra requirement costs nothing (dual 0)" in text
     assert "调剂基金每增加1亿元，可节省财政补助1.00亿元" in chinese(lines)
 
 
 def test_units_with_the_same_dual_share_a_line(full: Allocation) -> None:
     allocation = with_table(full, full_payment_dual=[0.5, 0.5, 0.5])
-    text = english(narrative.dual_lines(allocation))
+    text = english(diagnostics.dual_lines(allocation))
     assert "Alpha, Beta and Gamma: each extra 亿 of requirement needs 0.50亿" in text
     assert "other" not in text
 
@@ -226,38 +234,51 @@ def test_units_with_the_same_dual_share_a_line(full: Allocation) -> None:
 
 
 def test_no_gap_needs_no_change(full: Allocation) -> None:
-    assert narrative.gap_lines(full) == [
+    assert diagnostics.gap_lines(full) == [
         ("所有单位均可足额发放，没有缺口需要弥补。", "No unit has an unfunded gap.")
     ]
 
 
 def test_gap_lines_name_the_input_cells_and_amounts(gap: Allocation) -> None:
-    lines = narrative.gap_lines(gap)
+    lines = diagnostics.gap_lines(gap)
     text = english(lines)
     beta = gap.table.loc["B"]
     short = beta["unfunded_gap_100m"]
     assert f"Beta (code B) is short of {short:,.2f}亿" in text
+
+    def cell(key: str) -> str:
+        return diagnostics.province_cell(key, gap.source, 3)
+
+    assert cell("local_subsidy_cap_100m") != "provinces!N3"
     assert (
-        f"raise the local subsidy cap (provinces!N, row of Beta) from 100.00亿 to "
+        f"raise the local subsidy cap ({cell('local_subsidy_cap_100m')}) from 100.00亿 to "
         f"{100 + short:,.2f}亿" in text
     )
-    assert f"raise the contribution income (provinces!J, row of Beta) by {short:,.2f}亿" in text
+    assert (
+        f"raise the contribution income ({cell('contribution_income_100m')}) by {short:,.2f}亿"
+        in text
+    )
     # Cutting expenditure also lowers a 1-month floor by 1/12 of the cut.
-    assert f"lower the expenditure (provinces!L, row of Beta) by {short / (13 / 12):,.2f}亿" in text
-    assert f"(provinces!I, row of Beta) from 100.00亿 to {100 + short:,.2f}亿" in text
-    assert f"central subsidy budget (parameters!B8) from 30.00亿 to {30 + short:,.2f}亿" in text
-    assert "even setting the reserve floor (parameters!B5) to 0 would not close it" in text
+    assert (
+        f"lower the expenditure ({cell('expenditure_100m')}) by {short / (13 / 12):,.2f}亿" in text
+    )
+    opening = cell("opening_balance_100m")
+    assert f"({opening}) from 100.00亿 to {100 + short:,.2f}亿" in text
+    budget = diagnostics.parameter_cell("central_subsidy_budget_100m", gap.source)
+    floor = diagnostics.parameter_cell("reserve_months_floor", gap.source)
+    assert f"central subsidy budget ({budget}) from 30.00亿 to {30 + short:,.2f}亿" in text
+    assert f"even setting the reserve floor ({floor}) to 0 would not close it" in text
     total = gap.totals["unfunded_gap_100m"]
     assert f"from 30.00亿 to {30 + total:,.2f}亿 would close every gap at once" in text
     assert "Gamma (code C)" in text
-    assert "地方财政补助上限（provinces!N，乙所在行）" in chinese(lines)
+    assert f"地方财政补助上限（{cell('local_subsidy_cap_100m')}）" in chinese(lines)
 
 
 def test_a_negative_opening_balance_only_counts_above_zero(full: Allocation) -> None:
     allocation = with_table(
         full, unfunded_gap_100m=[0.0, 10.0, 0.0], opening_balance_100m=[0, -50, 0]
     )
-    text = english(narrative.gap_lines(allocation))
+    text = english(diagnostics.gap_lines(allocation))
     assert "from -50.00亿 to 10.00亿 (while it is negative the floor moves with it)" in text
 
 
@@ -269,7 +290,7 @@ def test_a_small_gap_can_be_closed_by_a_lower_floor_or_a_wider_band(full: Alloca
         at_band_upper=[False, True, False],
         allocation_100m=[0.0, 340.56, 0.0],
     )
-    text = english(narrative.gap_lines(allocation))
+    text = english(diagnostics.gap_lines(allocation))
     # Beta spends 500亿 a year: 10亿 is 0.24 months of it.
     assert "lower the reserve floor (parameters!B5) from 2 to 1.76 months" in text
     # (340.56 + 10) / 309.6 − 1 = 0.1323…
@@ -278,4 +299,4 @@ def test_a_small_gap_can_be_closed_by_a_lower_floor_or_a_wider_band(full: Alloca
 
 def test_a_minimum_local_share_is_mentioned(full: Allocation) -> None:
     allocation = with_table(full, unfunded_gap_100m=[0.0, 10.0, 0.0], min_local_share=[0, 0.3, 0])
-    assert "its minimum local share is 30%" in english(narrative.gap_lines(allocation))
+    assert "its minimum local share is 30%" in english(diagnostics.gap_lines(allocation))

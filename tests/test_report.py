@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from model import narrative
+from model import diagnostics, narrative
 from model.cli import main
 from model.equity import METRICS
 from model.errors import InputError
@@ -267,9 +267,11 @@ def test_diagnostics_in_words(gap: Allocation, tmp_path: Path) -> None:
     topics = {row[0].value for row in sheet.iter_rows(min_row=2)}
     assert topics == {"约束 Binding constraints", "对偶值 Dual values", "缺口 Closing a gap"}
     text = strings(sheet)
-    assert "Local subsidy is at its cap (provinces!N) in Beta" in text
-    assert "One more 亿 in the fund would save" in text
-    assert "raise the local subsidy cap (provinces!N, row of Beta)" in text
+    cap = diagnostics.province_cell("local_subsidy_cap_100m", gap.source)
+    assert f"Local subsidy is at its cap ({cap}) in Beta" in text
+    assert "One more 亿 in the fund would close" in text
+    beta_cap = diagnostics.province_cell("local_subsidy_cap_100m", gap.source, 3)
+    assert f"raise the local subsidy cap ({beta_cap})" in text
     summary = strings(load_workbook(tmp_path / "gap.xlsx")["summary"])
     assert "乙、丙 Beta, Gamma" in summary
 
