@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from model import diagnostics, narrative
 from model.equity import METRIC_MEANINGS, METRICS
+from model.formulation import level_meaning
 from model.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
 from model.report_cells import (
     COUNT,
@@ -434,9 +435,18 @@ def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
         "目标值 Objective",
         "用时 Seconds",
         "容差 Tolerance",
+        "含义 Meaning",
     ]
-    header_row(sheet, row, labels, [44.0, 70.0, 16.0, 12.0, 12.0])
+    header_row(sheet, row, labels, [44.0, 70.0, 16.0, 12.0, 12.0, 60.0])
     for level in a.levels:
         row += 1
-        values = [level.name, level.termination, level.objective, level.seconds, level.tolerance]
-        put_row(sheet, row, values, [None, None, "0.000000", SECONDS, "0.0E+00"])
+        meaning = level_meaning(level.name, a.parameters.objective)
+        values = [
+            level.name,
+            level.termination,
+            level.objective,
+            level.seconds,
+            level.tolerance,
+            meaning,
+        ]
+        put_row(sheet, row, values, [None, None, "0.000000", SECONDS, "0.0E+00", None])

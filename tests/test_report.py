@@ -400,3 +400,13 @@ def test_the_shipped_sample(tmp_path: Path) -> None:
     assert book["allocation"].max_row == 1 + len(allocation.table) == 33
     assert len(book["summary"]._charts) == 3
     assert formulas(path) == []
+
+
+def test_run_info_says_what_each_level_measures(full: Allocation) -> None:
+    sheet = allocation_workbook(full)["run_info"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = next(r for r in rows if r and r[0] == "层级 Level")
+    assert header[-1] == "含义 Meaning"
+    imbalance = next(r for r in rows if r and r[0] == "imbalance")
+    assert imbalance[-1].startswith("minus the lowest reserve months")
+    assert imbalance[2] == pytest.approx(-full.equity["optimized"]["months_min"].value, abs=1e-5)
