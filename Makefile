@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := inputs/sample_2020.xlsx
 
-.PHONY: run test lint types pytest bench screenshots template clean
+.PHONY: run test lint types pytest bench screenshots screenshots-web template clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ screenshots: $(STAMP)
 		--convert-to pdf --outdir reports $(SHOT).xlsx
 	pdftoppm -png -r 60 $(SHOT).pdf $(SHOT)
 	@ls $(SHOT)-*.png
+
+# Screenshots of the web interface from the browser tests (headless Chromium).
+screenshots-web: $(STAMP)
+	CAF_SCREENSHOTS=reports/screenshots $(BIN)/pytest -q tests/test_web_browser.py
 
 template: $(STAMP)
 	$(BIN)/caf template inputs/template.xlsx --force

@@ -1,0 +1,7 @@
+"""The web interface of ``caf serve``: upload a workbook in a browser instead of a terminal.
+
+``app.create_app`` builds the FastAPI application, ``server.serve`` runs it with uvicorn,
+``storage`` owns the run directories, and ``jobs`` holds the solves that run in a worker
+pool. The pages show exactly what the CLI and the workbooks show, computed by the same
+library functions.
+"""

@@ -1,0 +1,132 @@
+"""The FastAPI application: middleware, error pages, login, and the two sets of routes.
+
+The routes of interfaces.md are in ``run_routes``, the comparison pages in
+``compare_routes``. The work is in ``jobs`` and the disk in ``storage``; this module only
+assembles them, in the order a request meets them: headers, token, body limit, route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from model import __version__
+from model.web import forms
+from model.web.compare_routes import router as compare_router
+from model.web.run_routes import router as run_router
+from model.web.security import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    BodyLimit,
+    SecurityHeaders,
+    TokenGate,
+    UploadTooLarge,
+    safe_next,
+    session_value,
+    token_matches,
+    too_large_page,
+)
+from model.web.site import Site, site_of
+from model.web.storage import RunStore, UnknownRun
+from model.web.workers import Workers
+
+STATIC = Path(__file__).with_name("static")
+DEFAULT_MAX_UPLOAD = 10 * 2**20
+
+
+def create_app(
+    data_dir: str | Path,
+    token: str | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+    workers: int = 2,
+) -> FastAPI:
+    """Build the web application.
+
+    Args:
+        data_dir: where runs are stored, one directory each.
+        token: when given, every page needs a login with this token.
+        max_upload_bytes: the largest workbook accepted (413 above it).
+        workers: processes solving in parallel.
+    """
+    site = Site(RunStore.open(data_dir), Workers(workers), max_upload_bytes, token is not None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        site.pool.warm()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(site.pool.shutdown)
+
+    app = FastAPI(
+        title="caf",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.site = site
+    _error_pages(app, site)
+    _login_routes(app, token)
+    app.include_router(run_router)
+    app.include_router(compare_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, limit=max_upload_bytes)
+    app.add_middleware(TokenGate, token=token)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _error_pages(app: FastAPI, site: Site) -> None:
+    @app.exception_handler(UploadTooLarge)
+    async def too_large(_: Request, __: Exception) -> Response:
+        return too_large_page(site.max_upload_bytes)
+
+    @app.exception_handler(UnknownRun)
+    async def unknown(_: Request, __: Exception) -> Response:
+        message = "没有这个计算结果。No run has this address: check the link."
+        return site.page("error.html", 404, title="找不到 Not found", message=message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+        code = error.status_code
+        return site.page("error.html", code, title=str(code), message=str(error.detail))
+
+
+def _login_routes(app: FastAPI, token: str | None) -> None:
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/") -> HTMLResponse:
+        return site_of(request).page("login.html", next=safe_next(next), failed=False)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        async with request.form(max_files=0, max_fields=4) as form:
+            offered = forms.text_field(form, "token", 1000)
+            target = safe_next(forms.text_field(form, "next", 2000))
+        if token is None:
+            return RedirectResponse(target, status_code=303)
+        if not token_matches(offered, token):
+            return site_of(request).page("login.html", 401, next=target, failed=True)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_value(token),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    @app.post("/logout")
+    async def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response

@@ -1,0 +1,142 @@
+"""Chart.js configurations, built from page data and embedded in pages as JSON.
+
+The browser only hands each configuration to ``new Chart`` (static/charts.js), so what a
+chart shows is decided and tested here, and no page needs inline script.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PAYER = "#c0504d"
+RECEIVER = "#2f6eba"
+STATE_COLOURS = {"before": "#a6a6a6", "rule": "#e3a33b", "optimized": "#2f6eba"}
+SERIES = ("#2f6eba", "#c0504d", "#3f9b5b", "#e3a33b")
+
+
+def _name(row: dict[str, Any]) -> str:
+    return f"{row['name_zh']} {row['name_en']}".strip()
+
+
+def _axis(title: str, **extra: Any) -> dict[str, Any]:
+    return {"title": {"display": True, "text": title}, **extra}
+
+
+def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Net transfer by province, largest beneficiary first: a horizontal bar chart."""
+    ordered = sorted(rows, key=lambda r: -(r["net_transfer_100m"] or 0.0))
+    values = [r["net_transfer_100m"] for r in ordered]
+    return {
+        "type": "bar",
+        "data": {
+            "labels": [_name(r) for r in ordered],
+            "datasets": [
+                {
+                    "label": "净调剂额 Net transfer (亿元)",
+                    "data": values,
+                    "backgroundColor": [RECEIVER if (v or 0) >= 0 else PAYER for v in values],
+                }
+            ],
+        },
+        "options": {
+            "indexAxis": "y",
+            "maintainAspectRatio": False,
+            "animation": False,
+            "plugins": {"legend": {"display": False}},
+            "scales": {
+                "x": _axis("净调剂额 Net transfer (亿元): + 净受益 receives, − 净上解 hands up"),
+                "y": {"ticks": {"autoSkip": False}},
+            },
+        },
+    }
+
+
+def months_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Reserve months before, under the rule and optimised, province by province."""
+    from model.web.pages import STATE_LABELS
+
+    ordered = sorted(rows, key=lambda r: r["months_before"] or 0.0)
+    datasets = [
+        {
+            "label": f"{STATE_LABELS[state][0]} {STATE_LABELS[state][1]}",
+            "data": [r[f"months_{state}"] for r in ordered],
+            "backgroundColor": STATE_COLOURS[state],
+        }
+        for state in ("before", "rule", "optimized")
+    ]
+    return {
+        "type": "bar",
+        "data": {"labels": [_name(r) for r in ordered], "datasets": datasets},
+        "options": {
+            "indexAxis": "y",
+            "maintainAspectRatio": False,
+            "animation": False,
+            "scales": {
+                "x": _axis("储备月数 Reserve months (月)"),
+                "y": {"ticks": {"autoSkip": False}},
+            },
+        },
+    }
+
+
+def _line(
+    names: list[str], series: list[tuple[str, list[Any]]], y_title: str, **axis: Any
+) -> dict[str, Any]:
+    datasets = [
+        {
+            "label": text,
+            "data": values,
+            "borderColor": colour,
+            "backgroundColor": colour,
+            "tension": 0,
+        }
+        for colour, (text, values) in zip(SERIES, series, strict=False)
+    ]
+    return {
+        "type": "line",
+        "data": {"labels": names, "datasets": datasets},
+        "options": {
+            "maintainAspectRatio": False,
+            "animation": False,
+            "interaction": {"mode": "index", "intersect": False},
+            "scales": {"x": _axis("情景 Scenario"), "y": _axis(y_title, **axis)},
+        },
+    }
+
+
+def tradeoff_charts(
+    names: list[str], columns: list[str], rows: list[list[Any]], labels: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What each scenario costs (subsidy, gap) and what it buys (reserve months).
+
+    Two charts over the same scenarios, as in the comparison workbook, so neither
+    axis has to share its scale with the other.
+    """
+
+    def series(*keys: str) -> list[tuple[str, list[Any]]]:
+        return [
+            (labels.get(k, k), [row[columns.index(k)] for row in rows])
+            for k in keys
+            if k in columns
+        ]
+
+    cost = _line(
+        names,
+        series("total_subsidy_100m", "unfunded_gap_100m"),
+        "财政补助与缺口 Subsidy and gap (亿元)",
+        min=0,
+    )
+    equity = _line(
+        names,
+        series("months_min_optimized", "months_range_optimized"),
+        "储备月数 Reserve months (月)",
+    )
+    return cost, equity
+
+
+def chart_height(count: int, per_row: int = 26, minimum: int = 200) -> int:
+    """Pixels for a horizontal bar chart with ``count`` rows, so labels never overlap.
+
+    Both charts of a result page share it, so the two cards side by side line up.
+    """
+    return max(minimum, 70 + per_row * count)

@@ -1,0 +1,177 @@
+"""The work done in the worker pool: read, validate, solve and write one run.
+
+These are top-level functions taking and returning plain data, so a process pool can
+pickle them, and a long solve never holds the server's event loop. Problems travel back
+as ``(where, what, fix)`` triples because an ``InputError`` does not survive pickling.
+Each job writes only into the staging directory it is given; the server publishes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from model.errors import InputError, Problem
+from model.scenarios import Parameters, Scenario, apply_overrides
+
+MAX_WEB_SCENARIOS = 50
+"""A typed sweep can multiply quickly; larger studies belong to ``caf compare``."""
+
+Triple = tuple[str, str, str]
+
+
+def _triples(problems: tuple[Problem, ...] | list[Problem]) -> list[Triple]:
+    return [(p.where, p.what, p.fix) for p in problems]
+
+
+def warm_up() -> bool:
+    """Import the solver stack once, so the first planner does not wait for it."""
+    import model.runner  # noqa: F401
+
+    return True
+
+
+def form_text(value: object) -> str:
+    """A parameter value as the form shows it (blank for None)."""
+    return "" if value is None else str(value)
+
+
+def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
+    """Validate a workbook and return what the upload form needs to prefill itself."""
+    from model.inputs import read_workbook
+
+    try:
+        data = read_workbook(input_path, source_name)
+    except InputError as error:
+        return {"problems": _triples(error.problems)}
+    return {
+        "units": len(data.units),
+        "year": data.parameters.year,
+        "scenarios": [
+            {
+                "name": s.name,
+                "parameters": {k: form_text(v) for k, v in s.parameters.as_dict().items()},
+            }
+            for s in data.scenarios
+        ],
+    }
+
+
+def _apply_form(
+    base: Parameters, form: Mapping[str, str], problems: list[Problem]
+) -> tuple[Parameters, tuple[tuple[str, Any], ...]]:
+    """Apply non-blank form values; only values that differ from ``base`` count as overrides."""
+    raw = {k: v.strip() for k, v in form.items() if v.strip()}
+    try:
+        params = apply_overrides(base, dict(raw), "form")
+    except InputError as error:
+        problems.extend(error.problems)
+        return base, ()
+    old, new = base.as_dict(), params.as_dict()
+    changed = tuple((k, new[k]) for k in raw if new[k] != old[k])
+    return params, changed
+
+
+def solve_job(
+    input_path: str, source_name: str, folder: str, scenario_name: str, form: dict[str, str]
+) -> dict[str, Any]:
+    """Solve one scenario of a stored upload and write its outputs into ``folder``.
+
+    Returns ``{"problems": [...]}`` for bad input (workbook and form together), else
+    ``{"meta": {...}}`` describing the run.
+    """
+    from model.inputs import read_workbook
+    from model.report import write_allocation_workbook, write_json
+    from model.runner import solve_scenario
+    from model.web.pages import run_page
+
+    problems: list[Problem] = []
+    data = scenario = None
+    try:
+        data = read_workbook(input_path, source_name)
+        scenario = data.scenario(scenario_name) if scenario_name else data.scenarios[0]
+    except InputError as error:
+        problems.extend(error.problems)
+    base = scenario.parameters if scenario else Parameters(year=2020, contribution_ratio=0.04)
+    params, changed = _apply_form(base, form, problems)
+    if problems or data is None or scenario is None:
+        return {"problems": _triples(problems)}
+    chosen = Scenario(scenario.name, params, scenario.overrides + changed)
+    allocation = solve_scenario(data, chosen)
+    out = Path(folder)
+    write_allocation_workbook(allocation, out / "allocation.xlsx")
+    write_json(allocation.to_json(), out / "result.json")
+    write_json(run_page(allocation), out / "page.json")
+    return {
+        "meta": {
+            "scenario": allocation.scenario,
+            "status": allocation.status,
+            "year": params.year,
+            "overrides": [[k, form_text(v)] for k, v in chosen.overrides],
+        }
+    }
+
+
+def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> list[Scenario]:
+    from model.scenarios import sweep_scenarios
+
+    if sweep_lines:
+        try:
+            scenarios = sweep_scenarios(data.parameters, sweep_lines)
+        except InputError as error:
+            problems.extend(error.problems)
+            return []
+    else:
+        scenarios = list(data.scenarios)
+    if len(scenarios) < 2:
+        problems.append(
+            Problem(
+                "form sweep",
+                "found only the base scenario to compare",
+                "add rows to the scenarios sheet, or type a sweep such as "
+                "contribution_ratio=0.035,0.04,0.045",
+            )
+        )
+    elif len(scenarios) > MAX_WEB_SCENARIOS:
+        problems.append(
+            Problem(
+                "form sweep",
+                f"found {len(scenarios)} scenarios, over the web limit of {MAX_WEB_SCENARIOS}",
+                "sweep fewer values here, or run caf compare on the command line",
+            )
+        )
+    return scenarios
+
+
+def compare_job(
+    input_path: str, source_name: str, folder: str, sweep_lines: list[str]
+) -> dict[str, Any]:
+    """Run a workbook's scenarios (or a typed sweep) and write the comparison into ``folder``."""
+    from model.compare import run_comparison
+    from model.compare_report import write_comparison_workbook
+    from model.inputs import read_workbook
+    from model.report import write_json
+    from model.web.pages import compare_page
+
+    problems: list[Problem] = []
+    try:
+        data = read_workbook(input_path, source_name)
+    except InputError as error:
+        return {"problems": _triples(error.problems)}
+    scenarios = _scenarios(data, sweep_lines, problems)
+    if problems:
+        return {"problems": _triples(problems)}
+    comparison = run_comparison(data, scenarios, workers=1)
+    out = Path(folder)
+    write_comparison_workbook(comparison, out / "comparison.xlsx")
+    write_json(comparison.to_json(), out / "comparison.json")
+    write_json(compare_page(comparison), out / "page.json")
+    return {
+        "meta": {
+            "scenario": f"{len(comparison.allocations)} scenarios",
+            "status": "unfunded_gap" if comparison.any_gap else "full_payment",
+            "year": data.parameters.year,
+            "sweep": sweep_lines,
+        }
+    }

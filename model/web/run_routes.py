@@ -1,0 +1,88 @@
+"""The routes of interfaces.md: upload, run, result page and downloads, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, Response
+
+from model.results import STATES
+from model.web import charts, forms, jobs
+from model.web.pages import PROVINCE_COLUMNS, STATE_LABELS, label
+from model.web.site import MAX_FORM_FIELDS, XLSX, site_of
+from model.web.storage import KIND_RUN
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+async def healthz() -> str:
+    return "ok"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def upload_page(request: Request) -> HTMLResponse:
+    site = site_of(request)
+    return site.page("upload.html", values={}, limit_mib=site.limit_mib)
+
+
+@router.post("/inspect")
+async def inspect(request: Request) -> Response:
+    """Check a workbook and return its parameters, so the form can prefill itself."""
+    site = site_of(request)
+    async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS) as form:
+        with site.store.staging() as (_, folder):
+            staged = await site.stage_workbook(form, folder)
+            if staged is None:
+                return JSONResponse({"problems": []}, status_code=422)
+            result = await site.work(jobs.inspect_job, str(staged[0]), staged[1])
+    if result is None:
+        return JSONResponse({"problems": []}, status_code=500)
+    lines = [{"line": f"{w}: {what} — {fix}"} for w, what, fix in result.get("problems", [])]
+    if lines:
+        return JSONResponse({"problems": lines}, status_code=422)
+    return JSONResponse(result)
+
+
+def _run_arguments(form: Any) -> tuple[str, dict[str, str]]:
+    return forms.text_field(form, "scenario", 200), forms.parameter_fields(form)
+
+
+@router.post("/runs")
+async def create_run(request: Request) -> Response:
+    return await site_of(request).submit(request, KIND_RUN, jobs.solve_job, _run_arguments)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+async def run_page(request: Request, run_id: str) -> HTMLResponse:
+    site = site_of(request)
+    meta = site.store.meta(run_id, KIND_RUN)
+    data = site.store.load(run_id, "page.json", KIND_RUN)
+    rows = data["rows"]
+    return site.page(
+        "result.html",
+        run_id=run_id,
+        meta=meta,
+        data=data,
+        values=forms.form_values(data["parameters"]),
+        columns=[(key, label(text)) for key, text in PROVINCE_COLUMNS.items()],
+        states=[STATE_LABELS[s] for s in STATES],
+        overridden={key for key, _ in data["overrides"]},
+        transfer_chart=charts.transfer_chart(rows),
+        months_chart=charts.months_chart(rows),
+        chart_height=charts.chart_height(len(rows)),
+    )
+
+
+@router.get("/runs/{run_id}/allocation.xlsx")
+async def allocation_file(request: Request, run_id: str) -> FileResponse:
+    path = site_of(request).store.file(run_id, "allocation.xlsx", KIND_RUN)
+    return FileResponse(path, media_type=XLSX, filename=f"allocation_{run_id[:8]}.xlsx")
+
+
+@router.get("/runs/{run_id}/result.json")
+async def result_file(request: Request, run_id: str) -> FileResponse:
+    path = site_of(request).store.file(run_id, "result.json", KIND_RUN)
+    return FileResponse(path, media_type="application/json")

@@ -1,0 +1,133 @@
+"""``caf serve``: check the address and the token, bind, and run uvicorn.
+
+Without a token the app may only listen on loopback, where nobody but this machine's
+users can reach it. Binding is done here, before uvicorn starts, so a port in use is a
+one-line input error instead of a log message and a silent exit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import TextIO
+
+from model.errors import InputError, Problem
+
+MIN_TOKEN_CHARS = 16
+TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))' > token.txt"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_token(path: Path) -> str:
+    """The access token: the file's text without surrounding blanks.
+
+    Raises:
+        InputError: the file is missing, unreadable, or holds too short a token.
+    """
+    where = f"--token-file {path}"
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(
+            [Problem(where, f"cannot read the file ({error})", "check the path")]
+        ) from None
+    if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+        raise InputError(
+            [
+                Problem(
+                    where,
+                    f"found a token of {len(token)} characters, or one with blanks",
+                    f"use one word of at least {MIN_TOKEN_CHARS} characters: {TOKEN_HINT}",
+                )
+            ]
+        )
+    return token
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``.
+
+    Raises:
+        InputError: the address is unknown or the port is taken.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        raise InputError(
+            [
+                Problem(
+                    f"--host {host} --port {port}",
+                    f"cannot listen there ({error.strerror or error})",
+                    "choose another port with --port, or stop the program using it",
+                )
+            ]
+        ) from None
+    sock.listen(128)
+    return sock
+
+
+def check_address(host: str, token: str | None) -> None:
+    """Refuse a non-loopback address unless an access token is set."""
+    if token is None and not is_loopback(host):
+        raise InputError(
+            [
+                Problem(
+                    f"--host {host}",
+                    "this address can be reached from other machines, and no access token is set",
+                    "add --token-file PATH with a secret token, or use --host 127.0.0.1",
+                )
+            ]
+        )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: str | Path = "runs",
+    token_file: Path | None = None,
+    out: TextIO | None = None,
+    workers: int = 2,
+) -> int:
+    """Serve the web interface until interrupted; return the exit code.
+
+    Raises:
+        InputError: a bad address, port or token file (the CLI prints it, exit 2).
+    """
+    import uvicorn
+
+    from model.web.app import create_app
+
+    token = read_token(token_file) if token_file is not None else None
+    check_address(host, token)
+    sock = bind(host, port)
+    app = create_app(data_dir, token=token, workers=workers)
+    shown = f"[{host}]" if ":" in host else host
+    if out is not None:
+        print(
+            f"caf serving http://{shown}:{sock.getsockname()[1]}/ "
+            f"(runs in {Path(data_dir).resolve()}"
+            + (", access token required)" if token else ")")
+            + "; press Ctrl+C to stop",
+            file=out,
+            flush=True,
+        )
+    config = uvicorn.Config(app, log_level="info", proxy_headers=False, server_header=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0

@@ -1,0 +1,91 @@
+"""Jinja templates and the filters that format figures on a page.
+
+Autoescaping is always on: province and scenario names are planners' text and must never
+become markup. Chart data goes into ``<script type="application/json">`` through the
+``tojson`` filter, which escapes ``<``, ``>`` and ``&``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from starlette.responses import HTMLResponse
+
+from model import __version__
+from model.schema import PARAMETER_FIELDS
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATUS_LABELS = {
+    "full_payment": ("全额发放有保障", "Full payment guaranteed"),
+    "unfunded_gap": ("存在资金缺口", "Unfunded gap remains"),
+}
+SHORT_STATUS_LABELS = {
+    "full_payment": ("足额", "Full"),
+    "unfunded_gap": ("缺口", "Gap"),
+}
+
+
+def number(value: Any, digits: int = 2) -> str:
+    """``1,234.56`` with a true minus sign; a dash for an undefined value."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是 yes" if value else "否 no"
+    if isinstance(value, int | float):
+        return f"{value + 0.0:,.{digits}f}".replace("-", "−")
+    return str(value)
+
+
+def signed(value: Any, digits: int = 2) -> str:
+    """``+1,234.56`` or ``−12.00``; a change that rounds to nothing has no sign."""
+    if value is None:
+        return "—"
+    if round(value, digits) == 0:
+        return f"{0.0:.{digits}f}"
+    return f"{value + 0.0:+,.{digits}f}".replace("-", "−")
+
+
+def breakable(text: Any) -> Markup:
+    """Escaped text that may wrap after ``=``, ``_`` and ``,`` (long scenario names)."""
+    parts = re.split(r"(?<=[=_,])", str(text))
+    return Markup("<wbr>").join(escape(part) for part in parts)
+
+
+def sign_class(value: Any) -> str:
+    """A CSS class for positive and negative figures."""
+    if value is None or abs(value) < 0.005:
+        return "zero"
+    return "pos" if value > 0 else "neg"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(number=number, signed=signed, sign_class=sign_class, breakable=breakable)
+    env.globals.update(
+        version=__version__,
+        parameter_fields=PARAMETER_FIELDS,
+        status_labels=STATUS_LABELS,
+        short_status_labels=SHORT_STATUS_LABELS,
+        parameter_labels={f.key: f.label for f in PARAMETER_FIELDS},
+    )
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template into an HTML response."""
+    context.setdefault("token_required", False)
+    html = ENVIRONMENT.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code)
