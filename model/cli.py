@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", type=Path, default=Path("runs"))
     serve.add_argument("--token-file", type=Path)
+    serve.add_argument("--workers", type=int, default=2, help="solver processes (default 2)")
     return parser
 
 
@@ -213,7 +214,12 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from model.web.server import serve
 
     return serve(
-        host=args.host, port=args.port, data_dir=args.data_dir, token_file=args.token_file, out=out
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        token_file=args.token_file,
+        out=out,
+        workers=args.workers,
     )
 
 
