@@ -9,9 +9,6 @@ workbooks, oversized files and zip bombs are refused cheaply.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import zipfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from model.archive import inspect_archive
 from model.cells import Uncached, blank, coerce_cell, column_letter, text_of
 from model.errors import InputError, Problem
 from model.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
@@ -37,11 +35,6 @@ from model.schema import (
     is_ignored_header,
     normalise_header,
 )
-
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
-_CHUNK = 1024 * 1024
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True)
@@ -114,7 +107,9 @@ def read_workbook(path: str | Path, display_name: str | None = None) -> FundData
         InputError: listing every problem found.
     """
     path = Path(path)
-    source = inspect_archive(path, display_name or path.name)
+    name = display_name or path.name
+    digest, size = inspect_archive(path, name)
+    source = Source(name=name, sha256=digest, size_bytes=size)
     workbook = _open(path, data_only=False)
     try:
         sheets = _sheet_map(workbook.sheetnames)
@@ -139,104 +134,6 @@ def read_workbook(path: str | Path, display_name: str | None = None) -> FundData
         workbook.close()
     grids = _resolve_formulas(path, sheets, grids)
     return _validate(grids, sheets, source)
-
-
-def inspect_archive(path: Path, name: str) -> Source:
-    """Refuse what is not a plain .xlsx before any XML parser touches it.
-
-    Checks the file size, the zip structure, the macro parts, and each member's declared
-    and actual uncompressed size (streamed, stopping at the limit), so a zip bomb costs
-    at most ``MAX_UNCOMPRESSED_BYTES`` of decompression.
-    """
-
-    def refuse(what: str, fix: str) -> InputError:
-        return InputError([Problem(name, what, fix)])
-
-    if not path.is_file():
-        raise refuse("found no such file", "check the path and the file name")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise refuse(
-            f"the file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
-            "remove unused sheets, images and formatting, or split it",
-        )
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if raw[:8] == _OLE_MAGIC:
-        raise refuse(
-            "this is an old .xls or a password-protected workbook",
-            "open it in Excel and save it as an unprotected .xlsx workbook",
-        )
-    if not zipfile.is_zipfile(path):
-        raise refuse(
-            "this is not an Excel workbook (.xlsx)", "save the file from Excel as an .xlsx workbook"
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            names = {m.filename for m in members}
-            if "xl/workbook.xml" not in names:
-                raise refuse(
-                    "this zip file is not an Excel workbook (no xl/workbook.xml)",
-                    "save the file from Excel as an .xlsx workbook",
-                )
-            declared = sum(m.file_size for m in members)
-            if declared > MAX_UNCOMPRESSED_BYTES:
-                raise refuse(
-                    f"the workbook expands to {declared / 2**20:.0f} MiB, over the "
-                    f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB limit",
-                    "remove unused sheets and formatting, or split the workbook",
-                )
-            if any(m.flag_bits & 0x1 for m in members):
-                raise refuse(
-                    "this workbook is password-protected (encrypted)",
-                    "open it in Excel and save it as an unprotected .xlsx workbook",
-                )
-            _measure_members(archive, members, refuse)
-            content_types = (
-                archive.read("[Content_Types].xml") if ("[Content_Types].xml" in names) else b""
-            )
-            if (
-                "xl/vbaProject.bin" in names
-                or b"macroEnabled" in content_types
-                or path.suffix.lower() in (".xlsm", ".xltm")
-            ):
-                raise refuse(
-                    "this workbook contains macros, which caf never opens",
-                    "save it as a plain .xlsx workbook (Excel Workbook, no macros)",
-                )
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
-        raise refuse(f"the workbook is damaged ({exc})", "save it again from Excel") from None
-    return Source(name=name, sha256=digest, size_bytes=size)
-
-
-def _measure_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], refuse: Any) -> None:
-    """Decompress every member, counting bytes, and stop at the limit."""
-    total = 0
-    for member in members:
-        actual = 0
-        with archive.open(member) as stream:
-            while chunk := stream.read(_CHUNK):
-                actual += len(chunk)
-                total += len(chunk)
-                if total > MAX_UNCOMPRESSED_BYTES:
-                    raise refuse(
-                        f"the workbook expands to over {MAX_UNCOMPRESSED_BYTES // 2**20} MiB "
-                        f"(member {member.filename}); it may be a zip bomb",
-                        "send the original workbook saved from Excel",
-                    )
-        if actual != member.file_size:
-            raise refuse(
-                f"member {member.filename} declares {member.file_size} bytes but holds {actual}",
-                "send the original workbook saved from Excel",
-            )
 
 
 def _open(path: Path, data_only: bool) -> Any:

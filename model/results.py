@@ -136,45 +136,20 @@ def extract(
     source: Source,
     overrides: tuple[tuple[str, Any], ...] = (),
 ) -> Allocation:
-    """Turn a solve outcome into an ``Allocation``, cleaning round-off to zero."""
+    """Turn a solve outcome into an ``Allocation``: every reported figure, computed once.
+
+    Subsidies and gaps below ``CLEAN_TOLERANCE × money scale`` are solver round-off and
+    become exactly zero, so a 1e-9亿 crumb never reads as a gap.
+    """
     threshold = CLEAN_TOLERANCE * coeffs.money_scale
 
     def clean(values: np.ndarray) -> np.ndarray:
         return np.where(np.abs(values) < threshold, 0.0, values)
 
-    values = outcome.values
-    return assemble(
-        units,
-        coeffs,
-        rule,
-        values["transfer"],
-        clean(values["local_subsidy"]),
-        clean(values["central_subsidy"]),
-        clean(values["unfunded_gap"]),
-        outcome,
-        scenario,
-        parameters,
-        source,
-        overrides,
-    )
-
-
-def assemble(
-    units: pd.DataFrame,
-    coeffs: Coefficients,
-    rule: RuleAllocation,
-    transfer: np.ndarray,
-    local: np.ndarray,
-    central: np.ndarray,
-    gap: np.ndarray,
-    outcome: SolveOutcome,
-    scenario: str,
-    parameters: Parameters,
-    source: Source,
-    overrides: tuple[tuple[str, Any], ...] = (),
-) -> Allocation:
-    """Compute every reported figure from the decision values."""
-    threshold = CLEAN_TOLERANCE * coeffs.money_scale
+    transfer = outcome.values["transfer"]
+    local = clean(outcome.values["local_subsidy"])
+    central = clean(outcome.values["central_subsidy"])
+    gap = clean(outcome.values["unfunded_gap"])
     exp = coeffs.expenditure
     closing = coeffs.held + transfer + local + central
     rule_closing = coeffs.held + coeffs.rule_allocation

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from model.scenarios import Parameters
@@ -72,8 +71,3 @@ def statutory_allocation(units: pd.DataFrame, parameters: Parameters) -> RuleAll
         per_retiree_yuan=float(per_retiree_yuan),
         fund_100m=fund,
     )
-
-
-def as_array(series: pd.Series) -> np.ndarray:
-    """The values of a per-unit series as a float array in code order."""
-    return series.to_numpy(dtype=float)

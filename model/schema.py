@@ -306,8 +306,6 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
 
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
-PROVINCE_NUMBER_KEYS: tuple[str, ...] = tuple(f.key for f in PROVINCE_FIELDS if f.kind == "number")
-MONEY_KEYS: tuple[str, ...] = tuple(f.key for f in PROVINCE_FIELDS if f.key.endswith("_100m"))
 
 PARAMETER_KEY_HEADER = Field("key", "参数", "Key", kind="text")
 PARAMETER_VALUE_HEADER = Field("value", "取值", "Value", kind="text")

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,4 @@ def save_workbook(workbook: Any, path: str | Path, force: bool = False) -> Path:
     """Save an openpyxl workbook atomically."""
     with atomic_path(path, force) as temporary:
         workbook.save(temporary)
-    return Path(path)
-
-
-def write_bytes(writer: Callable[[Path], None], path: str | Path, force: bool = False) -> Path:
-    """Run ``writer(temporary)`` then move the result to ``path`` atomically."""
-    with atomic_path(path, force) as temporary:
-        writer(temporary)
     return Path(path)

@@ -17,9 +17,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import model.inputs
+import model.archive
+from model.archive import MAX_UNCOMPRESSED_BYTES, inspect_archive
 from model.errors import InputError, Problem
-from model.inputs import MAX_UNCOMPRESSED_BYTES, inspect_archive, read_workbook
+from model.inputs import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 MiB = 2**20
@@ -291,13 +292,13 @@ def test_streamed_decompression_stops_at_the_limit(
     path = tmp_path / "big.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         _zeros(archive, "xl/big.bin", 3 * MiB)
-    monkeypatch.setattr(model.inputs, "MAX_UNCOMPRESSED_BYTES", MiB)
+    monkeypatch.setattr(model.archive, "MAX_UNCOMPRESSED_BYTES", MiB)
 
     def refuse(what: str, fix: str) -> InputError:
         return InputError([Problem("big.zip", what, fix)])
 
     with zipfile.ZipFile(path) as archive, pytest.raises(InputError) as caught:
-        model.inputs._measure_members(archive, archive.infolist(), refuse)
+        model.archive._measure_members(archive, archive.infolist(), refuse)
     (problem,) = caught.value.problems
     assert problem.what == (
         "the workbook expands to over 1 MiB (member xl/big.bin); it may be a zip bomb"
@@ -324,7 +325,7 @@ def test_bomb_in_content_types_is_refused_without_decompressing_it(
 
 
 def test_plain_workbook_passes_the_archive_checks(good: Path) -> None:
-    source = inspect_archive(good, "upload.xlsx")
-    assert source.name == "upload.xlsx"
-    assert source.size_bytes == good.stat().st_size
-    assert len(source.sha256) == 64
+    digest, size = inspect_archive(good, "upload.xlsx")
+    assert size == good.stat().st_size
+    assert len(digest) == 64
+    assert read_workbook(good, "upload.xlsx").source.sha256 == digest
