@@ -1,0 +1,122 @@
+"""The command line's contracts: the JSON result's keys, exit codes, the progress bar."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from model.cli import _progress_bar, main
+
+SAMPLE = Path(__file__).resolve().parent.parent / "inputs" / "sample_2020.xlsx"
+
+TOP_KEYS = {"scenario", "status", "parameters", "totals", "provinces", "equity"}
+TOTAL_KEYS = {"fund_100m", "unfunded_gap_100m", "local_subsidy_100m", "central_subsidy_100m"}
+PROVINCE_KEYS = {
+    "code",
+    "name_zh",
+    "contribution_100m",
+    "rule_allocation_100m",
+    "allocation_100m",
+    "net_transfer_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
+    "closing_balance_100m",
+    "months_before",
+    "months_rule",
+    "months_optimized",
+    "full_payment_dual",
+}
+PARAMETER_KEYS = {
+    "year",
+    "contribution_ratio",
+    "wage_base_share",
+    "reserve_months_floor",
+    "objective",
+    "max_rule_deviation",
+    "central_subsidy_budget_100m",
+}
+
+
+def test_run_json_has_exactly_the_interface_keys(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    assert main(["run", str(SAMPLE), "-o", str(tmp_path / "a.xlsx"), "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert set(result) == TOP_KEYS
+    assert result["scenario"] == "base" and result["status"] == "full_payment"
+    assert set(result["parameters"]) == PARAMETER_KEYS
+    assert set(result["totals"]) == TOTAL_KEYS
+    assert len(result["provinces"]) == 32
+    assert all(set(p) == PROVINCE_KEYS for p in result["provinces"])
+    assert all(isinstance(p["code"], str) for p in result["provinces"])
+    assert set(result["equity"]) == {"before", "rule", "optimized"}
+    fund = sum(p["allocation_100m"] for p in result["provinces"])
+    assert fund == pytest.approx(result["totals"]["fund_100m"], rel=1e-9)
+
+
+def test_compare_json_wraps_one_result_per_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "compare.json"
+    code = main(["compare", str(SAMPLE), "-o", str(tmp_path / "c.xlsx"), "--json", str(out)])
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert set(result) == {"scenarios"}
+    names = [s["scenario"] for s in result["scenarios"]]
+    assert names == ["base", "ratio_4.5", "band_20", "reserve_3m", "rule_only"]
+    assert all(set(s) == TOP_KEYS for s in result["scenarios"])
+    statuses = {s["scenario"]: s["status"] for s in result["scenarios"]}
+    assert code == (3 if "unfunded_gap" in statuses.values() else 0)
+
+
+def test_run_scenario_and_set_are_applied(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "run",
+                str(SAMPLE),
+                "-o",
+                str(tmp_path / "r.xlsx"),
+                "--json",
+                str(out),
+                "--scenario",
+                "ratio_4.5",
+                "--set",
+                "objective=range",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["scenario"] == "ratio_4.5"
+    assert result["parameters"]["contribution_ratio"] == 0.045
+    assert result["parameters"]["objective"] == "range"
+
+
+def test_unknown_scenario_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(SAMPLE), "-o", str(tmp_path / "r.xlsx"), "--scenario", "nope"]) == 2
+    assert 'found no scenario named "nope"' in capsys.readouterr().err
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_is_quiet_off_a_terminal() -> None:
+    assert _progress_bar(io.StringIO()) is None
+
+
+def test_progress_bar_draws_on_a_terminal() -> None:
+    stream = _Terminal()
+    show = _progress_bar(stream)
+    assert show is not None
+    show(10, 40)
+    show(40, 40)
+    text = stream.getvalue()
+    assert "10/40 scenarios" in text and "40/40 scenarios\n" in text
+    assert "#" * 30 in text
