@@ -187,6 +187,7 @@ def main() -> None:
         "extract",
         "write",
         "raw_highs",
+        "raw_highs_defaults",
         "ratio_build_solve_vs_raw",
         "peak_rss_mib",
     ]
