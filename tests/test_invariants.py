@@ -7,7 +7,7 @@ every unit above the worst free until the last level. So when the same problem i
 differently (units reordered, money rescaled) the level values are compared tightly, the
 data-derived columns per unit are compared tightly, and the decisions per unit are only
 required to be feasible and to attain every level (``assert_attains_levels``), not to be
-the same vertex. Where the optimum is unique (band 0) they are compared unit by unit.
+the same vertex. Where the transfers are pinned (band 0) they are compared unit by unit.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.results import Allocation
+from model.results import CLEAN_TOLERANCE, Allocation
 from model.scenarios import Parameters
 from tests.fixtures_lp import (
     MONEY_RESULTS,
@@ -131,17 +131,25 @@ def test_every_answer_is_feasible_and_attains_every_level(instance: Instance) ->
 @given(instances())
 def test_status_reports_a_gap_only_when_full_payment_is_impossible(instance: Instance) -> None:
     """The gap level's optimum decides the status; the slack a held level leaves to later
-    levels must never show up as an unfunded gap (a phantom gap flips the exit code)."""
+    levels must never show up as an unfunded gap (a phantom gap flips the exit code).
+
+    Reported values below ``CLEAN_TOLERANCE`` of the money are shown as 0, so the reported
+    total may fall short of the optimum by that much per unit.
+    """
     records, params = instance
     a = solve_instance(records, params)
     least_gap = level_values(a)["unfunded_gap"]
-    scale = money_scale(records)
-    if least_gap <= 1e-9 * scale:
+    crumb = CLEAN_TOLERANCE * money_scale(records)
+    if least_gap <= 1e-9 * money_scale(records):
         assert a.status == "full_payment", a.table["unfunded_gap_100m"]
         assert a.totals["unfunded_gap_100m"] == 0.0
-    else:
+    elif least_gap > len(records) * crumb:
         assert a.status == "unfunded_gap"
-        assert a.totals["unfunded_gap_100m"] == pytest.approx(least_gap, rel=1e-6, abs=1e-6)
+        # Later levels may use the gap level's slack, but no more than it.
+        total = a.totals["unfunded_gap_100m"]
+        round_off = 1e-9 * money_scale(records)
+        low, high = least_gap - len(records) * crumb, least_gap + a.levels[0].tolerance
+        assert low - round_off <= total <= high + round_off
 
 
 @FAST
@@ -157,14 +165,18 @@ def test_zero_band_reproduces_the_rule(instance: Instance, objective: str) -> No
 
 
 def assert_same_answer(
-    first: Allocation, second: Allocation, codes: dict[str, str], k: float, records: list
+    first: Allocation,
+    second: Allocation,
+    codes: dict[str, str],
+    k: float,
+    records: list[dict[str, Any]],
 ) -> None:
     """``second`` is ``first`` with units renamed by ``codes`` and money scaled by ``k``."""
     scale = money_scale(records)
     one, two = level_values(first), level_values(second)
     for name in LEVEL_NAMES:
-        factor = 1.0 if name == "imbalance" else k
-        assert two[name] == pytest.approx(one[name] * factor, rel=1e-6, abs=1e-6 * k * scale), name
+        factor, slack = (1.0, 1e-6) if name == "imbalance" else (k, 1e-6 * k * scale)
+        assert two[name] == pytest.approx(one[name] * factor, rel=1e-6, abs=slack), name
     for key in ("fund_100m", "unfunded_gap_100m", "local_subsidy_100m", "central_subsidy_100m"):
         assert second.totals[key] == pytest.approx(
             first.totals[key] * k, rel=1e-6, abs=1e-6 * k * scale
@@ -182,7 +194,9 @@ def assert_same_answer(
         first.equity["optimized"][name].value, rel=1e-6, abs=1e-5
     )
     if first.parameters.max_rule_deviation == 0:
-        for column in MONEY_RESULTS:
+        # Band 0 pins the transfers; how subsidy is split between equally placed units is
+        # still free (e.g. a central budget shared by two units with the same need).
+        for column in ("allocation_100m", "net_transfer_100m"):
             assert mapped[column].to_numpy() == pytest.approx(
                 first.table[column].to_numpy() * k, rel=1e-6, abs=1e-6 * k * scale
             ), column

@@ -13,6 +13,7 @@ gap for subsidy), so the comparisons allow for it.
 from __future__ import annotations
 
 import copy
+import io
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 
 from model.cli import main
 from model.formulation import build_model, coefficients
+from model.inputs import read_workbook
 from model.runner import Runner, solve_scenario
 from model.scenarios import Parameters, Scenario, apply_overrides
 from model.schema import OBJECTIVES
@@ -140,6 +142,14 @@ def _workbook(tmp_path: Path, units: list[dict[str, Any]], **params: Any) -> Pat
     return write_workbook(tmp_path / "in.xlsx", units, {**WORKED_PARAMETERS, **params})
 
 
+def run_cli(xlsx: Path, tmp_path: Path) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["run", str(xlsx), "-o", str(tmp_path / "o.xlsx")], out=out, err=err)
+    assert err.getvalue() == ""
+    assert (tmp_path / "o.xlsx").is_file()
+    return code, out.getvalue()
+
+
 def test_cli_exits_3_when_a_gap_remains(tmp_path: Path) -> None:
     units = copy.deepcopy(WORKED_EXAMPLE)
     # B spends 800: before = 100 + 300 − 800 = −400, K = −486.4, 309.6 from the rule
@@ -147,20 +157,22 @@ def test_cli_exits_3_when_a_gap_remains(tmp_path: Path) -> None:
     units[1]["expenditure_100m"] = 800
     units[1]["local_subsidy_cap_100m"] = 50
     xlsx = _workbook(tmp_path, units, max_rule_deviation=0, central_subsidy_budget_100m=30)
-    assert main(["run", str(xlsx), "-o", str(tmp_path / "o.xlsx")]) == 3
-    assert (tmp_path / "o.xlsx").is_file()
-    data_units = make_data(units, Parameters(year=2020, contribution_ratio=0.04))
-    params = apply_overrides(
-        data_units.parameters, {"max_rule_deviation": 0, "central_subsidy_budget_100m": 30}, "t"
-    )
-    a = solve_scenario(data_units, Scenario("gap", params))
+    code, printed = run_cli(xlsx, tmp_path)
+    assert code == 3
+    assert "UNFUNDED GAP" in printed
+    data = read_workbook(xlsx)
+    a = solve_scenario(data, data.scenarios[0])
+    assert a.status == "unfunded_gap"
     assert a.totals["unfunded_gap_100m"] == pytest.approx(96.8, **TIGHT)
     assert a.gap_units == ["B"]
+    assert column(a, "local_subsidy_100m") == pytest.approx([0.0, 50.0, 0.0], **TIGHT)
+    assert column(a, "central_subsidy_100m") == pytest.approx([0.0, 30.0, 0.0], **TIGHT)
 
 
 def test_cli_exits_0_on_full_payment(tmp_path: Path) -> None:
-    xlsx = _workbook(tmp_path, WORKED_EXAMPLE)
-    assert main(["run", str(xlsx), "-o", str(tmp_path / "o.xlsx")]) == 0
+    code, printed = run_cli(_workbook(tmp_path, WORKED_EXAMPLE), tmp_path)
+    assert code == 0
+    assert "Full payment guaranteed" in printed
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
@@ -175,9 +187,10 @@ def test_a_subsidy_that_covers_the_need_is_not_reported_as_a_gap(
     units[1]["expenditure_100m"] = 800
     units[1]["local_subsidy_cap_100m"] = 1000
     xlsx = _workbook(tmp_path, units, max_rule_deviation=0, objective=objective)
-    assert main(["run", str(xlsx), "-o", str(tmp_path / "o.xlsx")]) == 0
-    params = Parameters(year=2020, contribution_ratio=0.04, max_rule_deviation=0.0)
-    a = solve_scenario(make_data(units, params), Scenario("x", params))
+    code, _ = run_cli(xlsx, tmp_path)
+    assert code == 0
+    data = read_workbook(xlsx)
+    a = solve_scenario(data, data.scenarios[0])
     assert a.status == "full_payment"
     assert column(a, "unfunded_gap_100m") == [0.0, 0.0, 0.0]
     assert column(a, "local_subsidy_100m") == pytest.approx([0.0, 176.8, 0.0], **TIGHT)
