@@ -18,13 +18,11 @@ from model.inputs import Source
 from model.rule import RuleAllocation
 from model.scenarios import Parameters
 from model.schema import MONTHS_PER_YEAR
-from model.solve import GAP_THRESHOLD, LevelOutcome, SolveOutcome
+from model.solve import LevelOutcome, SolveOutcome, negligible
 
 STATUS_FULL = "full_payment"
 STATUS_GAP = "unfunded_gap"
 STATES: tuple[str, ...] = ("before", "rule", "optimized")
-CLEAN_TOLERANCE = GAP_THRESHOLD
-"""Solver values below ``CLEAN_TOLERANCE × money scale`` are round-off and shown as 0."""
 
 EVEN_TOLERANCE_100m = 0.005
 """A unit whose net transfer rounds to 0.00亿 counts as roughly even, neither contributor
@@ -138,10 +136,12 @@ def extract(
 ) -> Allocation:
     """Turn a solve outcome into an ``Allocation``: every reported figure, computed once.
 
-    Subsidies and gaps below ``CLEAN_TOLERANCE × money scale`` are solver round-off and
-    become exactly zero, so a 1e-9亿 crumb never reads as a gap.
+    Subsidies and gaps below ``solve.negligible`` are solver round-off and become exactly
+    zero, so a 1e-9亿 crumb never reads as a gap. A unit's gap is reported as its shortfall
+    ``max(0, floor − closing)``, so closing + gap ≥ floor holds exactly in the report even
+    where a later level moved a sliver of gap between units within the held tolerance.
     """
-    threshold = CLEAN_TOLERANCE * coeffs.money_scale
+    threshold = negligible(coeffs.money_scale)
 
     def clean(values: np.ndarray) -> np.ndarray:
         return np.where(np.abs(values) < threshold, 0.0, values)
@@ -149,7 +149,8 @@ def extract(
     transfer = outcome.values["transfer"]
     local = clean(outcome.values["local_subsidy"])
     central = clean(outcome.values["central_subsidy"])
-    gap = clean(outcome.values["unfunded_gap"])
+    held_plus = coeffs.held + transfer + local + central
+    gap = clean(np.maximum(0.0, coeffs.floor - held_plus))
     exp = coeffs.expenditure
     closing = coeffs.held + transfer + local + central
     rule_closing = coeffs.held + coeffs.rule_allocation

@@ -39,8 +39,15 @@ ABSOLUTE_TOLERANCE = 1e-7
 """Above HiGHS's own feasibility tolerance, so a held level never makes the next infeasible."""
 
 GAP_THRESHOLD = 1e-7
-"""A level-one optimum above ``GAP_THRESHOLD × scale`` is a real unfunded gap (the same
-threshold ``results`` uses to report it)."""
+"""Money below ``negligible(scale)`` is solver round-off: a level-one optimum above it is a
+real unfunded gap, and ``results`` shows smaller subsidies and gaps as exactly 0."""
+
+
+def negligible(scale: float) -> float:
+    """``GAP_THRESHOLD × scale`` plus a hundred times ``ABSOLUTE_TOLERANCE``: always well
+    above the slack a held level leaves, however small the model's money."""
+    return GAP_THRESHOLD * scale + 100 * ABSOLUTE_TOLERANCE
+
 
 LARGE_MODEL_COLUMNS = 5000
 """From this many columns (about 800 units) each level is solved cold by interior point
@@ -186,7 +193,7 @@ class LexicographicSolver:
             size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
             tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
             outcomes.append(LevelOutcome(name, value, "optimal", seconds, tolerance))
-            if name == LEVEL_GAP and value > GAP_THRESHOLD * scale:
+            if name == LEVEL_GAP and value > negligible(scale):
                 dual_level = LEVEL_GAP
             if name == dual_level:
                 row_dual = np.asarray(highs.getSolution().row_dual, dtype=float)

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.results import CLEAN_TOLERANCE, Allocation
+from model.results import Allocation
 from model.scenarios import Parameters
+from model.solve import negligible
 from tests.fixtures_lp import (
     MONEY_RESULTS,
     MONTH_RESULTS,
@@ -133,13 +134,13 @@ def test_status_reports_a_gap_only_when_full_payment_is_impossible(instance: Ins
     """The gap level's optimum decides the status; the slack a held level leaves to later
     levels must never show up as an unfunded gap (a phantom gap flips the exit code).
 
-    Reported values below ``CLEAN_TOLERANCE`` of the money are shown as 0, so the reported
+    Reported values below ``solve.negligible`` of the money are shown as 0, so the reported
     total may fall short of the optimum by that much per unit.
     """
     records, params = instance
     a = solve_instance(records, params)
     least_gap = level_values(a)["unfunded_gap"]
-    crumb = CLEAN_TOLERANCE * money_scale(records)
+    crumb = negligible(money_scale(records))
     if least_gap <= 1e-9 * money_scale(records):
         assert a.status == "full_payment", a.table["unfunded_gap_100m"]
         assert a.totals["unfunded_gap_100m"] == 0.0
