@@ -18,19 +18,23 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from model.compare import KPI_COLUMNS, Comparison
 from model.equity import METRIC_MEANINGS, METRICS
-from model.xlsx import safe_text, save_workbook
-
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-MONEY = "#,##0.00"
-MONTHS = "0.0"
-RATIO = "0.0000"
+from model.report_cells import (
+    HEADER_FILL,
+    HEADER_FONT,
+    MONEY,
+    MONTHS,
+    RATIO,
+    print_setup,
+    put,
+    text_cell,
+)
+from model.xlsx import save_workbook
 
 KPI_LABELS: dict[str, str] = {
     "fund_100m": "调剂基金规模 Fund (亿元)",
@@ -86,36 +90,20 @@ def _sheet_title(text: str, used: set[str]) -> str:
 
 
 def _header_row(sheet: Worksheet, labels: list[str], row: int = 1) -> None:
+    """Bold header labels (scenario names are user text: stored as strings, never formulas)."""
     for column, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=row, column=column, value=label)
+        cell = text_cell(sheet.cell(row=row, column=column), label)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         width = min(40, max(12, len(label) * 0.9 + 2))
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = sheet.cell(row=row + 1, column=2)
     sheet.print_title_rows = f"{row}:{row}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _cell_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return safe_text(value)
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+    print_setup(sheet)
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any, number_format: str = "") -> None:
-    cell = sheet.cell(row=row, column=column, value=_cell_value(value))
-    if isinstance(value, str):
-        cell.data_type = "s"
-    elif number_format:
-        cell.number_format = number_format
+    put(sheet, row, column, None if value is pd.NA else value, number_format or None)
 
 
 def _frame_sheet(sheet: Worksheet, frame: pd.DataFrame, number_format: str) -> None:
@@ -210,9 +198,8 @@ def _tradeoff_charts(sheet: Worksheet, table: pd.DataFrame, comparison: Comparis
 
 def _diff_sheet(sheet: Worksheet, comparison: Comparison, name: str) -> None:
     frame = comparison.diff(name)
-    sheet.cell(row=1, column=1, value=f"{name} vs {comparison.base.scenario}").font = Font(
-        bold=True, size=12
-    )
+    title = text_cell(sheet.cell(row=1, column=1), f"{name} vs {comparison.base.scenario}")
+    title.font = Font(bold=True, size=12)
     if frame.empty:
         sheet.cell(row=3, column=1, value="No unit's figures changed. 各省结果无变化。")
         return

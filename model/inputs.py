@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from model.archive import inspect_archive
-from model.cells import Uncached, blank, coerce_cell, column_letter, text_of
+from model.cells import Uncached, blank, coerce_cell, column_letter
 from model.errors import InputError, Problem
 from model.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
 from model.schema import (
@@ -472,7 +472,11 @@ def _read_scenarios(
                 )
             )
             continue
-        name = text_of(raw_name)
+        name, error = coerce_cell(SCENARIO_NAME_HEADER, raw_name)
+        if error is not None:
+            what, fix = error
+            problems.append(Problem(name_where, f"{what} in the scenario name", fix))
+            continue
         if name in seen:
             fix = (
                 "the parameters sheet is the base scenario; choose another name"

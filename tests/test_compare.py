@@ -187,3 +187,27 @@ def test_sweep_is_a_cartesian_product_after_the_base(sample: FundData) -> None:
     assert scenarios[0].name == "base"
     assert scenarios[1].parameters.contribution_ratio == 0.035
     assert scenarios[1].parameters.objective == "range"
+
+
+def test_scenario_names_stay_harmless_text(tmp_path: Path) -> None:
+    """A scenario named like a formula is a header in every matrix: it must stay text."""
+    from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
+
+    evil = '=HYPERLINK("http://x","y")'
+    path = write_workbook(tmp_path / "in.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    book = load_workbook(path)
+    sheet = book.create_sheet("scenarios")
+    sheet.append(["scenario", "contribution_ratio"])
+    sheet.append([evil, 0.045])
+    sheet["A2"].data_type = "s"
+    book.save(path)
+    data = read_workbook(path)
+    assert [s.name for s in data.scenarios] == ["base", evil]
+    out = write_comparison_workbook(run_comparison(data, list(data.scenarios)), tmp_path / "c.xlsx")
+    written = load_workbook(out)
+    for each in written.worksheets:
+        for row in each.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (each.title, cell.coordinate, cell.value)
+    assert written["net_transfer"].cell(row=1, column=4).value == evil
+    assert written["kpi"].cell(row=3, column=1).value == evil
