@@ -113,6 +113,13 @@ def solver_version() -> str:
 class LexicographicSolver:
     """A built model loaded into HiGHS once, solved level by level, scenario after scenario.
 
+    Pyomo's interface has no public handle on the HiGHS instance or on its variable and
+    row maps, so three private attributes are read here, and only here:
+    ``_solver_model``, ``_pyomo_var_to_solver_var_map`` and
+    ``_pyomo_con_to_solver_con_map``. Pyomo is pinned below 6.11 for that reason, and the
+    cross-check against scipy and the golden results would catch a change. The model's
+    size is checked against the maps, since a NaN bound makes HiGHS drop a column silently.
+
     Args:
         model: a model from ``formulation.build_model``.
     """
@@ -128,6 +135,11 @@ class LexicographicSolver:
         columns = self._interface._pyomo_var_to_solver_var_map
         rows = self._interface._pyomo_con_to_solver_con_map
         self._n_columns = self._highs.getNumCol()
+        if self._n_columns != len(columns) or self._highs.getNumRow() != len(rows):
+            raise SolverFailure(
+                f"HiGHS holds {self._n_columns} columns and {self._highs.getNumRow()} rows "
+                f"for a model of {len(columns)} variables and {len(rows)} constraints"
+            )
         self.large = self._n_columns >= LARGE_MODEL_COLUMNS
         if self.large:
             self._highs.setOptionValue("solver", "ipm")
