@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from model.equity import Metric, equity_metrics
-from model.formulation import Coefficients
+from model.formulation import LEVEL_GAP, Coefficients
 from model.inputs import Source
 from model.rule import RuleAllocation
 from model.scenarios import Parameters
 from model.schema import MONTHS_PER_YEAR
-from model.solve import LevelOutcome, SolveOutcome, negligible
+from model.solve import ROUND_OFF, LevelOutcome, SolveOutcome, negligible
 
 STATUS_FULL = "full_payment"
 STATUS_GAP = "unfunded_gap"
@@ -136,21 +136,25 @@ def extract(
 ) -> Allocation:
     """Turn a solve outcome into an ``Allocation``: every reported figure, computed once.
 
-    Subsidies and gaps below ``solve.negligible`` are solver round-off and become exactly
-    zero, so a 1e-9亿 crumb never reads as a gap. A unit's gap is reported as its shortfall
-    ``max(0, floor − closing)``, so closing + gap ≥ floor holds exactly in the report even
-    where a later level moved a sliver of gap between units within the held tolerance.
+    The status follows the gap level's optimum: an unfunded gap is reported whenever the
+    least total gap exceeds ``solve.negligible`` (round-off at this money scale), however
+    thinly it is spread over units. A unit's gap is its shortfall ``max(0, floor −
+    closing)``, so closing + gap ≥ floor holds exactly in the report even where a later
+    level moved a sliver of gap between units within the held tolerance. Per-unit values
+    below ``solve.ROUND_OFF`` are shown as exactly 0.
     """
     threshold = negligible(coeffs.money_scale)
 
     def clean(values: np.ndarray) -> np.ndarray:
-        return np.where(np.abs(values) < threshold, 0.0, values)
+        return np.where(np.abs(values) < ROUND_OFF, 0.0, values)
 
     transfer = outcome.values["transfer"]
     local = clean(outcome.values["local_subsidy"])
     central = clean(outcome.values["central_subsidy"])
     held_plus = coeffs.held + transfer + local + central
-    gap = clean(np.maximum(0.0, coeffs.floor - held_plus))
+    has_gap = outcome.level(LEVEL_GAP).objective > threshold
+    shortfall = clean(np.maximum(0.0, coeffs.floor - held_plus))
+    gap = shortfall if has_gap else np.zeros_like(shortfall)
     exp = coeffs.expenditure
     closing = coeffs.held + transfer + local + central
     rule_closing = coeffs.held + coeffs.rule_allocation
@@ -221,7 +225,7 @@ def extract(
     return Allocation(
         scenario=scenario,
         parameters=parameters,
-        status=STATUS_GAP if total_gap > 0 else STATUS_FULL,
+        status=STATUS_GAP if has_gap else STATUS_FULL,
         table=table,
         totals=totals,
         equity=_equity(units, coeffs, rule, transfer, local, central),

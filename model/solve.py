@@ -43,6 +43,11 @@ GAP_THRESHOLD = 1e-7
 real unfunded gap, and ``results`` shows smaller subsidies and gaps as exactly 0."""
 
 
+ROUND_OFF = 1e-5
+"""Per-unit money (亿元) below this is solver round-off and reported as exactly 0: a
+hundred times HiGHS's feasibility tolerance, and far below what a report shows (0.01)."""
+
+
 def negligible(scale: float) -> float:
     """``GAP_THRESHOLD × scale`` plus a hundred times ``ABSOLUTE_TOLERANCE``: always well
     above the slack a held level leaves, however small the model's money."""

@@ -459,3 +459,32 @@ def test_a_reused_runner_gives_the_answers_of_fresh_solves() -> None:
         assert reused.status == fresh.status
         for key in ("unfunded_gap_100m", "local_subsidy_100m", "central_subsidy_100m"):
             assert reused.totals[key] == pytest.approx(fresh.totals[key], **TIGHT)
+
+
+def test_a_gap_spread_thinly_over_many_units_is_still_a_gap(tmp_path: Path) -> None:
+    """Regression (review): 50 units each 0.0025亿 short under the rule. Each shortfall is
+    below the round-off of a 30,000亿 model, but together 0.125亿 of pensions go unpaid:
+    the status must say so and the CLI must exit 3."""
+    units = [
+        dict(
+            code=f"{i:02d}",
+            name_zh=f"县{i}",
+            region="West",
+            avg_wage_yuan=60000,
+            insured_employees_10k=100,
+            retirees_10k=50,
+            opening_balance_100m=0,
+            contribution_income_100m=600 - 0.0025,
+            expenditure_100m=600,
+        )
+        for i in range(50)
+    ]
+    params = Parameters(year=2020, contribution_ratio=0.04, max_rule_deviation=0.0)
+    a = solve_scenario(make_data(units, params), Scenario("thin", params))
+    assert a.status == "unfunded_gap"
+    assert a.totals["unfunded_gap_100m"] == pytest.approx(0.125, rel=1e-6)
+    assert column(a, "unfunded_gap_100m") == pytest.approx([0.0025] * 50, rel=1e-6)
+    xlsx = write_workbook(
+        tmp_path / "thin.xlsx", units, dict(WORKED_PARAMETERS, max_rule_deviation=0)
+    )
+    assert main(["run", str(xlsx), "-o", str(tmp_path / "o.xlsx")]) == 3
