@@ -70,10 +70,13 @@ def coerce_cell(field: Field, raw: object) -> tuple[Any, tuple[str, str] | None]
 def _bounded(field: Field, number: float, raw: object) -> tuple[Any, tuple[str, str] | None]:
     expected = f"expected {field.expected}"
     if field.minimum is not None and number < field.minimum:
-        return None, (
-            f"found {_fmt(number)}, a negative value" if number < 0 else f"found {_fmt(number)}",
-            expected,
-        )
+        if field.minimum < 0:
+            what = f"found {_fmt(number)}, below the minimum {_fmt(field.minimum)}"
+        else:
+            what = (
+                f"found {_fmt(number)}, a negative value" if number < 0 else f"found {_fmt(number)}"
+            )
+        return None, (what, expected)
     if field.positive and number == 0:
         return None, ("found 0, which makes no sense here", expected)
     if field.maximum is not None and number > field.maximum:

@@ -161,8 +161,17 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
-    """Refuse before solving, so a planner does not wait for a run that cannot be saved."""
+    """Refuse before solving, so a planner does not wait for a run that cannot be saved,
+    and no output is written when another cannot be."""
     problems: list[Problem] = []
+    if args.json_out is not None and args.out.resolve() == args.json_out.resolve():
+        problems.append(
+            Problem(
+                str(args.json_out),
+                "--json names the same file as -o",
+                "give the JSON result its own name, such as result.json",
+            )
+        )
     for path in (args.out, args.json_out):
         if path is None:
             continue

@@ -10,7 +10,7 @@ per year, ratios as fractions and reserves in months of expenditure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Kind = Literal["text", "number", "integer", "choice"]
@@ -304,6 +304,24 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
     ),
 )
 
+CEILINGS: dict[str, float] = {"亿元": 1e6, "万人": 1e5, "元": 1e7}
+"""The largest magnitude accepted per unit: 1,000,000亿元 (far above any province's
+pension fund), 100,000万人 (a billion persons) and 10,000,000 yuan a year. A value beyond
+these is a typo (a figure in yuan typed into an 亿元 column), and left in it would push
+the linear program past what double precision can solve."""
+
+
+def _with_ceiling(field: Field) -> Field:
+    """Bound a number field by its unit's ceiling, on both sides where it may be negative."""
+    ceiling = CEILINGS.get(field.unit)
+    if field.kind != "number" or ceiling is None or field.maximum is not None:
+        return field
+    minimum = -ceiling if field.minimum is None else field.minimum
+    return replace(field, minimum=minimum, maximum=ceiling)
+
+
+PROVINCE_FIELDS = tuple(_with_ceiling(f) for f in PROVINCE_FIELDS)
+PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in PARAMETER_FIELDS)
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
 

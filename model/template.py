@@ -57,6 +57,11 @@ def _header(sheet: Worksheet, labels: list[tuple[str, bool]]) -> None:
     sheet.freeze_panes = "A2"
 
 
+def _number_text(value: float) -> str:
+    """A bound as Excel reads it in a rule: ``1000000`` rather than ``1e+06``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _validation(field: Field) -> DataValidation | None:
     """The Excel rule that matches the field's bounds, with a bilingual message."""
     prompt = f"{field.label}: {field.expected}"
@@ -68,19 +73,28 @@ def _validation(field: Field) -> DataValidation | None:
         )
     elif field.kind in ("number", "integer"):
         kind = "whole" if field.kind == "integer" else "decimal"
-        if field.minimum is not None and field.maximum is not None:
+        if field.positive and field.minimum == 0 and not field.fraction:
+            # Excel cannot say "above 0 and at most the ceiling" in one rule; refusing 0
+            # matters while typing, and the reader refuses a value above the ceiling.
+            rule = DataValidation(
+                type=kind,
+                operator="greaterThan",
+                formula1="0",
+                allow_blank=not field.required,
+            )
+        elif field.minimum is not None and field.maximum is not None:
             rule = DataValidation(
                 type=kind,
                 operator="between",
-                formula1=str(field.minimum),
-                formula2=str(field.maximum),
+                formula1=_number_text(field.minimum),
+                formula2=_number_text(field.maximum),
                 allow_blank=not field.required,
             )
         elif field.minimum is not None:
             rule = DataValidation(
                 type=kind,
-                operator="greaterThan" if field.positive else "greaterThanOrEqual",
-                formula1=str(field.minimum),
+                operator="greaterThanOrEqual",
+                formula1=_number_text(field.minimum),
                 allow_blank=not field.required,
             )
         else:

@@ -18,6 +18,18 @@ from typing import Any
 
 from model.errors import InputError, Problem
 
+
+def _file_mode() -> int:
+    """``0o666`` less the process umask: what ``open()`` would have given the file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+"""Read once at import: ``mkstemp`` creates files readable by their owner only, and a
+report on a shared drive must be readable by colleagues as any saved file would be."""
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -27,7 +39,29 @@ def safe_text(value: object) -> str:
 
 
 def refuse_overwrite(path: Path, force: bool) -> None:
-    """Raise an InputError when ``path`` exists and ``force`` is not given."""
+    """Raise an InputError unless ``path`` can be written: its folder exists, it is not a
+    folder itself, and it does not exist yet (or ``force`` is given)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "this is a folder, not a file name",
+                    "give the output file's name, such as allocation.xlsx",
+                )
+            ]
+        )
+    if not folder.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "the output folder does not exist",
+                    f"create {folder} first or choose another path",
+                )
+            ]
+        )
     if path.exists() and not force:
         raise InputError(
             [
@@ -50,20 +84,11 @@ def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
     path = Path(path)
     refuse_overwrite(path, force)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    "the output folder does not exist",
-                    f"create {folder} first or choose another path",
-                )
-            ]
-        )
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

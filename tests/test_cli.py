@@ -120,3 +120,25 @@ def test_progress_bar_draws_on_a_terminal() -> None:
     text = stream.getvalue()
     assert "10/40 scenarios" in text and "40/40 scenarios\n" in text
     assert "#" * 30 in text
+
+
+def test_outputs_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "a.xlsx"
+    missing = tmp_path / "no_such_folder" / "a.json"
+    assert main(["run", str(SAMPLE), "-o", str(out), "--json", str(missing)]) == 2
+    assert not out.exists()
+    assert main(["run", str(SAMPLE), "-o", str(out), "--json", str(out), "--force"]) == 2
+    assert not out.exists()
+    assert main(["run", str(SAMPLE), "-o", str(tmp_path), "--force"]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_are_readable_like_any_saved_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    out = tmp_path / "a.xlsx"
+    assert main(["run", str(SAMPLE), "-o", str(out)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

@@ -774,3 +774,18 @@ def test_an_empty_scenarios_sheet_means_no_scenarios(tmp_path: Path) -> None:
     book.save(path)
     data = read_workbook(path)
     assert [s.name for s in data.scenarios] == ["base"]
+
+
+def test_found_a_value_above_the_ceiling(tmp_path: Path) -> None:
+    """A figure in yuan typed into an 亿元 column would overflow the solver: refused here."""
+    problem = only_problem(write(tmp_path / "in.xlsx", units(expenditure_100m=(1, 1e21))))
+    assert str(problem) == (
+        f"{at('expenditure_100m', 1)}: found 1e+21, above the maximum 1e+06 in "
+        "expenditure_100m — expected a number in 亿元, above zero"
+    )
+
+
+def test_found_a_value_below_the_floor_of_a_signed_field(tmp_path: Path) -> None:
+    problem = only_problem(write(tmp_path / "in.xlsx", units(opening_balance_100m=(1, -1e22))))
+    assert problem.where == at("opening_balance_100m", 1)
+    assert problem.what == "found -1e+22, below the minimum -1e+06 in opening_balance_100m"

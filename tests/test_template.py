@@ -118,13 +118,19 @@ def test_decimal_ranges_match_the_data_dictionary(book: openpyxl.Workbook) -> No
     assert (year.type, year.formula1, year.formula2) == ("whole", "1990", "2100")
     letter = _column("contribution_income_100m")
     income = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
-    assert (income.type, income.operator, income.formula1) == (
+    assert (income.type, income.operator, income.formula1, income.formula2) == (
         "decimal",
-        "greaterThanOrEqual",
+        "between",
         "0",
+        "1000000",
     )
-    letter = _column("opening_balance_100m")  # may be negative: no rule
-    assert f"{letter}2:{letter}1001" not in _validations(book["provinces"])
+    letter = _column("opening_balance_100m")  # may be negative, within the ceiling
+    opening = _validations(book["provinces"])[f"{letter}2:{letter}1001"]
+    assert (opening.operator, opening.formula1, opening.formula2) == (
+        "between",
+        "-1000000",
+        "1000000",
+    )
 
 
 @pytest.mark.parametrize(
