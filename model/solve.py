@@ -55,7 +55,7 @@ def negligible(scale: float) -> float:
 
 
 LARGE_MODEL_COLUMNS = 5000
-"""From this many columns (about 800 units) each level is solved cold by interior point
+"""From this many columns (about 1,000 units) each level is solved cold by interior point
 with crossover: at 2,850 units that is 2.5× faster than dual simplex warm-started from the
 previous level, whose basis suits the new objective poorly. Smaller models re-solve from the
 previous level's basis by simplex, which costs a few iterations."""
