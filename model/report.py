@@ -319,9 +319,10 @@ def _allocation(sheet: Worksheet, a: Allocation) -> None:
     roles = narrative.unit_roles(a)
     keys = [c.key for c in ALLOCATION_COLUMNS]
     fmts = [c.number_format for c in ALLOCATION_COLUMNS]
-    for row, (code, values) in enumerate(frame[keys].iterrows(), start=2):
+    rows = zip(roles.to_numpy(), frame[keys].itertuples(index=False), strict=True)
+    for row, (role, values) in enumerate(rows, start=2):
         put_row(sheet, row, list(values), fmts)
-        fill = ROLE_FILLS.get(roles[code])
+        fill = ROLE_FILLS.get(role)
         if fill is not None:
             for column in range(1, len(keys) + 1):
                 sheet.cell(row=row, column=column).fill = fill
@@ -369,7 +370,7 @@ def _quarterly(sheet: Worksheet, a: Allocation) -> None:
     schedule = quarterly_schedule(a)
     keys = [c.key for c in QUARTERLY_COLUMNS]
     fmts = [c.number_format for c in QUARTERLY_COLUMNS]
-    for row, (_, values) in enumerate(schedule[keys].iterrows(), start=2):
+    for row, values in enumerate(schedule[keys].itertuples(index=False), start=2):
         put_row(sheet, row, list(values), fmts)
     last = len(schedule) + 1
     autofilter(sheet, len(keys), last)
