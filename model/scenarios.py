@@ -2,7 +2,7 @@
 
 One ``Parameters`` object fully describes a run's policy. The ``parameters`` sheet gives
 the base; the ``scenarios`` sheet, ``--set`` and ``--sweep`` give overrides. Every value,
-whichever way it arrives, is checked by ``coerce_parameter`` against the data dictionary,
+whichever way it arrives, is checked by ``cells.coerce_cell`` against the data dictionary,
 so a bad value reads the same in the CLI, the workbook and the web form.
 """
 
