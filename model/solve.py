@@ -31,17 +31,16 @@ RELATIVE_TOLERANCE = 1e-9
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
 the money in the model (Σ expenditure) for money levels, so the tolerance scales with the
 data, and ``max(1, |f*|)`` for the equity level, which is in months. It is kept a hundred
-times below ``results.CLEAN_TOLERANCE``, so the crumbs a later level may take from an
-earlier one's tolerance (say a 0.0001亿 gap traded for 0.0001亿 less subsidy) are cleaned
-away rather than reported as an unfunded gap."""
+times below ``negligible(scale)``, so the crumbs a later level may take from an earlier
+one's tolerance (say a 0.0001亿 gap traded for 0.0001亿 less subsidy) never decide the
+status."""
 
 ABSOLUTE_TOLERANCE = 1e-7
 """Above HiGHS's own feasibility tolerance, so a held level never makes the next infeasible."""
 
 GAP_THRESHOLD = 1e-7
 """Money below ``negligible(scale)`` is solver round-off: a level-one optimum above it is a
-real unfunded gap, and ``results`` shows smaller subsidies and gaps as exactly 0."""
-
+real unfunded gap; below it the run is reported as full payment."""
 
 ROUND_OFF = 1e-5
 """Per-unit money (亿元) below this is solver round-off and reported as exactly 0: a
