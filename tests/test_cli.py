@@ -142,3 +142,23 @@ def test_outputs_are_readable_like_any_saved_file(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_caf_run_imports_no_web_stack(tmp_path: Path) -> None:
+    """`caf run` must not pay for the web interface: FastAPI, Starlette, uvicorn and Jinja
+    stay unimported (benchmarks/national.py measures what is left)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from model.cli import main\n"
+        f"code = main(['run', {str(SAMPLE)!r}, '-o', {str(tmp_path / 'a.xlsx')!r}])\n"
+        "heavy = sorted(m for m in ('fastapi', 'starlette', 'uvicorn', 'jinja2', 'scipy')"
+        " if m in sys.modules)\n"
+        "print(code, ','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0"
