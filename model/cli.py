@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from model import __version__
 from model.errors import InputError, Problem
@@ -38,10 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a workbook")
     check.add_argument("workbook", type=Path)
 
-    run = commands.add_parser("run", help="solve one scenario and write the allocation")
-    run.add_argument("workbook", type=Path)
-    run.add_argument("-o", "--out", type=Path, required=True)
-    run.add_argument("--json", type=Path, dest="json_out")
+    run = _solving_command(commands, "run", "solve one scenario and write the allocation")
     run.add_argument(
         "--set",
         action="append",
@@ -51,12 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         help="override a parameter (repeatable)",
     )
     run.add_argument("--scenario", help="a row of the scenarios sheet")
-    run.add_argument("--force", action="store_true", help="replace existing outputs")
 
-    compare = commands.add_parser("compare", help="solve every scenario and compare them")
-    compare.add_argument("workbook", type=Path)
-    compare.add_argument("-o", "--out", type=Path, required=True)
-    compare.add_argument("--json", type=Path, dest="json_out")
+    compare = _solving_command(commands, "compare", "solve every scenario and compare them")
     compare.add_argument(
         "--sweep",
         action="append",
@@ -67,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--workers", type=int, default=0, help="processes to use (default: all cores)"
     )
-    compare.add_argument("--force", action="store_true", help="replace existing outputs")
 
     serve = commands.add_parser("serve", help="start the web interface")
     serve.add_argument("--host", default="127.0.0.1")
@@ -76,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token-file", type=Path)
     serve.add_argument("--workers", type=int, default=2, help="solver processes (default 2)")
     return parser
+
+
+def _solving_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A command that reads a workbook and writes a workbook, and optionally the JSON."""
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    command.add_argument("workbook", type=Path)
+    command.add_argument("-o", "--out", type=Path, required=True)
+    command.add_argument("--json", type=Path, dest="json_out")
+    command.add_argument("--force", action="store_true", help="replace existing outputs")
+    return command
 
 
 def main(
@@ -93,6 +95,7 @@ def main(
             "compare": _compare,
             "serve": _serve,
         }[args.command]
+        args.err = err
         return handler(args, out)
     except InputError as error:
         if args.debug:
@@ -194,7 +197,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     _refuse_outputs(args, refuse_overwrite)
     data = read_workbook(args.workbook)
     scenarios = sweep_scenarios(data.parameters, args.sweep) if args.sweep else list(data.scenarios)
-    progress = _progress_bar(sys.stderr) if len(scenarios) > 20 else None
+    progress = _progress_bar(args.err) if len(scenarios) > 20 else None
     comparison = run_comparison(data, scenarios, workers=args.workers or None, progress=progress)
     write_comparison_workbook(comparison, args.out, force=args.force)
     if args.json_out:

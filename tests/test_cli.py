@@ -162,3 +162,23 @@ def test_caf_run_imports_no_web_stack(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_compare_shows_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    floors = ",".join(str(m) for m in range(21))
+    args = [
+        "compare",
+        str(SAMPLE),
+        "-o",
+        str(tmp_path / "a.xlsx"),
+        "--workers",
+        "1",
+        "--sweep",
+        f"reserve_months_floor={floors}",
+    ]
+    terminal = _Terminal()
+    assert main(args, out=io.StringIO(), err=terminal) in (0, 3)
+    assert "22/22 scenarios\n" in terminal.getvalue()
+    quiet = io.StringIO()
+    assert main([*args, "--force"], out=io.StringIO(), err=quiet) in (0, 3)
+    assert quiet.getvalue() == ""
