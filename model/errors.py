@@ -1,7 +1,9 @@
 """Problems found in what a planner supplied, collected and raised once.
 
 Every problem is located (``provinces!F14``), says what was found and what was expected,
-and how to fix it, so a planner can correct the whole workbook in one pass.
+and how to fix it, so a planner can correct the whole workbook in one pass. Each is said in
+Chinese first and in English, as every heading of the tool is: the planners read Chinese,
+and the English lets a message be searched and quoted in the project's tests and docs.
 """
 
 from __future__ import annotations
@@ -11,14 +13,34 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, in the form ``where: what — fix``."""
+    """One thing wrong with the input, in the form ``where: 中文 — fix / English — fix``.
+
+    Attributes:
+        where: the location, ``sheet!cell`` (or the file name for the file as a whole).
+        what: what was found, in English.
+        fix: what was expected and how to fix it, in English.
+        what_zh: the same as ``what``, in Chinese.
+        fix_zh: the same as ``fix``, in Chinese.
+    """
 
     where: str
     what: str
     fix: str
+    what_zh: str = ""  # TODO(issue 10): required once every call site is translated
+    fix_zh: str = ""
+
+    @property
+    def zh(self) -> str:
+        """The message in Chinese: ``发现…——应…``."""
+        return f"{self.what_zh}——{self.fix_zh}"
+
+    @property
+    def en(self) -> str:
+        """The message in English: ``found … — expected …``."""
+        return f"{self.what} — {self.fix}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.what} — {self.fix}"
+        return f"{self.where}: {self.zh} / {self.en}"
 
 
 class InputError(Exception):

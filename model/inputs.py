@@ -47,6 +47,10 @@ class Source:
         size_bytes: the file's size.
         province_columns: key → column letter in the planner's provinces sheet.
         parameter_cells: key → value cell in the planner's parameters sheet.
+        warnings: figures that may be right but look like a slip (a unit typed in 万元
+            where 亿元 was meant, say), located like problems. They never stop a run, and
+            every surface (``caf check``, ``caf run``, the workbook, the web page) shows
+            them where the planner cannot miss them.
     """
 
     name: str
@@ -54,6 +58,7 @@ class Source:
     size_bytes: int
     province_columns: tuple[tuple[str, str], ...] = ()
     parameter_cells: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
