@@ -49,6 +49,8 @@ def refuse_overwrite(path: Path, force: bool) -> None:
                     str(path),
                     "this is a folder, not a file name",
                     "give the output file's name, such as allocation.xlsx",
+                    what_zh="该路径是文件夹，而非文件名",
+                    fix_zh="请给出输出文件的名称，如 allocation.xlsx",
                 )
             ]
         )
@@ -59,6 +61,8 @@ def refuse_overwrite(path: Path, force: bool) -> None:
                     str(path),
                     "the output folder does not exist",
                     f"create {folder} first or choose another path",
+                    what_zh="输出文件夹不存在",
+                    fix_zh=f"请先创建文件夹 {folder}，或另选路径",
                 )
             ]
         )
@@ -69,6 +73,8 @@ def refuse_overwrite(path: Path, force: bool) -> None:
                     str(path),
                     "the file already exists",
                     "choose another name, or add --force to replace it",
+                    what_zh="该文件已存在",
+                    fix_zh="请另选文件名，或加上 --force 以替换该文件",
                 )
             ]
         )

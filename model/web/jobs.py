@@ -2,7 +2,8 @@
 
 These are top-level functions taking and returning plain data, so a process pool can
 pickle them, and a long solve never holds the server's event loop. Problems travel back
-as ``(where, what, fix)`` triples because an ``InputError`` does not survive pickling.
+as ``(where, what, fix, what_zh, fix_zh)`` tuples, the fields of ``Problem`` in order,
+because an ``InputError`` does not survive pickling.
 Each job writes only into the staging directory it is given; the server publishes it.
 """
 
@@ -18,11 +19,12 @@ from model.scenarios import Parameters, Scenario, apply_overrides
 MAX_WEB_SCENARIOS = 50
 """A typed sweep can multiply quickly; larger studies belong to ``caf compare``."""
 
-Triple = tuple[str, str, str]
+Fields = tuple[str, str, str, str, str]
+"""A ``Problem`` as plain data: ``Problem(*fields)`` rebuilds it."""
 
 
-def _triples(problems: tuple[Problem, ...] | list[Problem]) -> list[Triple]:
-    return [(p.where, p.what, p.fix) for p in problems]
+def _fields(problems: tuple[Problem, ...] | list[Problem]) -> list[Fields]:
+    return [(p.where, p.what, p.fix, p.what_zh, p.fix_zh) for p in problems]
 
 
 def warm_up() -> bool:
@@ -44,7 +46,7 @@ def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
     try:
         data = read_workbook(input_path, source_name)
     except InputError as error:
-        return {"problems": _triples(error.problems)}
+        return {"problems": _fields(error.problems)}
     return {
         "units": len(data.units),
         "year": data.parameters.year,
@@ -96,7 +98,7 @@ def solve_job(
     base = scenario.parameters if scenario else Parameters(year=2020, contribution_ratio=0.04)
     params, changed = _apply_form(base, form, problems)
     if problems or data is None or scenario is None:
-        return {"problems": _triples(problems)}
+        return {"problems": _fields(problems)}
     chosen = Scenario(scenario.name, params, scenario.overrides + changed)
     allocation = solve_scenario(data, chosen)
     out = Path(folder)
@@ -131,6 +133,9 @@ def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> li
                 "found only the base scenario to compare",
                 "add rows to the scenarios sheet, or type a sweep such as "
                 "contribution_ratio=0.035,0.04,0.045",
+                what_zh="仅有基准情景，没有可供比较的情景",
+                fix_zh="请在 scenarios 工作表中增加情景行，或输入参数组合，"
+                "如 contribution_ratio=0.035,0.04,0.045",
             )
         )
     elif len(scenarios) > MAX_WEB_SCENARIOS:
@@ -139,6 +144,8 @@ def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> li
                 "form sweep",
                 f"found {len(scenarios)} scenarios, over the web limit of {MAX_WEB_SCENARIOS}",
                 "sweep fewer values here, or run caf compare on the command line",
+                what_zh=f"发现{len(scenarios)}个情景，超过网页端{MAX_WEB_SCENARIOS}个的上限",
+                fix_zh="请减少此处参数组合的取值，或在命令行中运行 caf compare",
             )
         )
     return scenarios
@@ -158,10 +165,10 @@ def compare_job(
     try:
         data = read_workbook(input_path, source_name)
     except InputError as error:
-        return {"problems": _triples(error.problems)}
+        return {"problems": _fields(error.problems)}
     scenarios = _scenarios(data, sweep_lines, problems)
     if problems:
-        return {"problems": _triples(problems)}
+        return {"problems": _fields(problems)}
     comparison = run_comparison(data, scenarios, workers=1)
     out = Path(folder)
     write_comparison_workbook(comparison, out / "comparison.xlsx")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.responses import HTMLResponse, Response
 
+from model.errors import Problem
 from model.results import STATES
 from model.web import charts, forms, jobs
 from model.web.pages import PROVINCE_COLUMNS, STATE_LABELS, label
@@ -40,7 +41,8 @@ async def inspect(request: Request) -> Response:
             result = await site.work(jobs.inspect_job, str(staged[0]), staged[1])
     if result is None:
         return JSONResponse({"problems": []}, status_code=500)
-    lines = [{"line": f"{w}: {what} — {fix}"} for w, what, fix in result.get("problems", [])]
+    problems = [Problem(*fields) for fields in result.get("problems", [])]
+    lines = [{"line": str(p), "where": p.where, "zh": p.zh, "en": p.en} for p in problems]
     if lines:
         return JSONResponse({"problems": lines}, status_code=422)
     return JSONResponse(result)

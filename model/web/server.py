@@ -39,7 +39,15 @@ def read_token(path: Path) -> str:
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(
-            [Problem(where, f"cannot read the file ({error})", "check the path")]
+            [
+                Problem(
+                    where,
+                    f"cannot read the file ({error})",
+                    "check the path",
+                    what_zh=f"无法读取该文件（{error}）",
+                    fix_zh="请检查路径",
+                )
+            ]
         ) from None
     if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
         raise InputError(
@@ -48,6 +56,8 @@ def read_token(path: Path) -> str:
                     where,
                     f"found a token of {len(token)} characters, or one with blanks",
                     f"use one word of at least {MIN_TOKEN_CHARS} characters: {TOKEN_HINT}",
+                    what_zh=f"令牌长度为{len(token)}个字符，或其中含有空白字符",
+                    fix_zh=f"请使用不含空白、至少{MIN_TOKEN_CHARS}个字符的令牌：{TOKEN_HINT}",
                 )
             ]
         )
@@ -73,6 +83,8 @@ def bind(host: str, port: int) -> socket.socket:
                     f"--host {host} --port {port}",
                     f"cannot listen there ({error.strerror or error})",
                     "choose another port with --port, or stop the program using it",
+                    what_zh=f"无法在该地址监听（{error.strerror or error}）",
+                    fix_zh="请用 --port 另选端口，或停止占用该端口的程序",
                 )
             ]
         ) from None
@@ -89,6 +101,8 @@ def check_address(host: str, token: str | None) -> None:
                     f"--host {host}",
                     "this address can be reached from other machines, and no access token is set",
                     "add --token-file PATH with a secret token, or use --host 127.0.0.1",
+                    what_zh="该地址可从其他计算机访问，但未设置访问令牌",
+                    fix_zh="请用 --token-file PATH 指定保密的访问令牌，或改用 --host 127.0.0.1",
                 )
             ]
         )

@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from model.errors import Problem
 from model.web import forms
 from model.web.security import UploadTooLarge
 from model.web.storage import KIND_RUN, RunStore, UnknownRun
@@ -53,8 +54,12 @@ class Site:
         return render(name, status_code, auth=self.auth, **context)
 
     def problems(self, problems: list[Any], title: str, back: str) -> HTMLResponse:
-        """The 422 page: every problem as the CLI prints it."""
-        return self.page("problems.html", 422, problems=problems, title=title, back=back)
+        """The 422 page: every problem as the CLI prints it, Chinese above English.
+
+        ``problems`` holds ``Problem`` objects or their fields as the jobs return them.
+        """
+        shown = [p if isinstance(p, Problem) else Problem(*p) for p in problems]
+        return self.page("problems.html", 422, problems=shown, title=title, back=back)
 
     def failure(self) -> HTMLResponse:
         """The 500 page: no traceback for the planner; the log has it."""
@@ -111,7 +116,13 @@ class Site:
             with self.store.staging() as (run_id, folder):
                 staged = await self.stage_workbook(form, folder)
                 if staged is None:
-                    problem = ("form workbook", "found no workbook", "choose an .xlsx file")
+                    problem = Problem(
+                        "form workbook",
+                        "found no workbook",
+                        "choose an .xlsx file",
+                        what_zh="未发现上传的工作簿",
+                        fix_zh="请选择一个 .xlsx 文件",
+                    )
                     return self.problems([problem], "没有工作簿 No workbook", back)
                 path, name = staged
                 result = await self.work(job, str(path), name, str(folder), *extra(form))

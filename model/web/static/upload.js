@@ -31,8 +31,15 @@
   function showProblems(problems) {
     list.replaceChildren();
     problems.forEach(function (p) {
+      // as on the 422 page: the location and the Chinese, then the English beneath
       var item = document.createElement("li");
-      item.textContent = p.line;
+      var where = document.createElement("code");
+      where.className = "where";
+      where.textContent = p.where;
+      var english = document.createElement("small");
+      english.className = "en";
+      english.textContent = p.en;
+      item.append(where, ": " + p.zh, document.createElement("br"), english);
       list.appendChild(item);
     });
     list.hidden = problems.length === 0;
