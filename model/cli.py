@@ -173,6 +173,8 @@ def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
                 str(args.json_out),
                 "--json names the same file as -o",
                 "give the JSON result its own name, such as result.json",
+                what_zh="--json 与 -o 指定了同一个文件",
+                fix_zh="请为 JSON 结果另取文件名，如 result.json",
             )
         )
     for path in (args.out, args.json_out):
