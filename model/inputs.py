@@ -9,18 +9,23 @@ workbooks, oversized files and zip bombs are refused cheaply.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from model.archive import inspect_archive
-from model.cells import Uncached, blank, coerce_cell, column_letter
+from model.cells import Uncached, blank, coerce_cell, column_letter, text_of
 from model.errors import InputError, Problem
+from model.plausibility import check_plausibility
 from model.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
 from model.schema import (
+    ACCEPT_UNUSUAL,
+    PARAMETER_BY_KEY,
     PARAMETER_FIELDS,
     PARAMETER_KEY_HEADER,
     PARAMETER_VALUE_HEADER,
@@ -35,6 +40,7 @@ from model.schema import (
     is_ignored_header,
     normalise_header,
 )
+from model.sheets import Marks, SheetInfo, list_sheets, sheet_marks
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class FundData:
                     f"{SCENARIOS_SHEET}!A:A",
                     f'found no scenario named "{name}"',
                     f"use one of: {known}",
+                    f"未找到名为“{name}”的情景",
+                    f"请使用以下情景之一：{known}",
                 )
             ]
         )
@@ -115,30 +123,140 @@ def read_workbook(path: str | Path, display_name: str | None = None) -> FundData
     name = display_name or path.name
     digest, size = inspect_archive(path, name)
     source = Source(name=name, sha256=digest, size_bytes=size)
+    warnings: list[Problem] = []
+    chosen = _choose_sheets(_declared_sheets(path, name), warnings)
     workbook = _open(path, data_only=False)
     try:
-        sheets = _sheet_map(workbook.sheetnames)
-        problems: list[Problem] = []
-        for required in (PROVINCES_SHEET, PARAMETERS_SHEET):
-            if required not in sheets:
-                problems.append(
-                    Problem(
-                        f"{required}!A1",
-                        f'found no sheet named "{required}"',
-                        f"add a sheet called {required} (start from `caf template`)",
-                    )
-                )
-        if problems:
-            raise InputError(problems)
-        grids = {
-            key: _grid(workbook[name])
-            for key, name in sheets.items()
-            if key in (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)
-        }
+        grids = {key: _grid(workbook[info.name]) for key, info in chosen.items()}
     finally:
         workbook.close()
-    grids = _resolve_formulas(path, sheets, grids)
-    return _validate(grids, sheets, source)
+    names = {key: info.name for key, info in chosen.items()}
+    grids = _resolve_formulas(path, names, grids)
+    marks = {key: sheet_marks(path, info.part) for key, info in chosen.items()}
+    return _validate(grids, names, marks, source, warnings)
+
+
+def _declared_sheets(path: Path, name: str) -> tuple[SheetInfo, ...]:
+    try:
+        return list_sheets(path)
+    except Exception as exc:  # a damaged workbook.xml: defusedxml and zipfile raise many types
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    f"the workbook's list of sheets cannot be read ({type(exc).__name__})",
+                    "save it again from Excel as .xlsx",
+                    f"无法读取工作簿的工作表清单（{type(exc).__name__}）",
+                    "请在 Excel 中重新另存为 .xlsx",
+                )
+            ]
+        ) from None
+
+
+_KNOWN_SHEETS = (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)
+_COPY_SUFFIX = re.compile(r"(?:[\s_-]*(?:\(\d+\)|\d+|copy|副本|备份|旧|old|bak|backup))+$")
+_COPY_PREFIX = re.compile(r"^(?:copy of|副本)\s*")
+
+
+def _copy_of(name: str) -> str | None:
+    """The known sheet that a tab named like a copy of it stands for: ``provinces (2)``,
+    ``provinces_2``, ``Copy of parameters``, ``scenarios 副本``."""
+    folded = normalise_header(name)
+    stem = _COPY_PREFIX.sub("", _COPY_SUFFIX.sub("", folded)).strip()
+    return stem if stem in _KNOWN_SHEETS and stem != folded else None
+
+
+def _choose_sheets(infos: tuple[SheetInfo, ...], warnings: list[Problem]) -> dict[str, SheetInfo]:
+    """Canonical sheet key → the sheet to read; refuse hidden ones and name look-alikes.
+
+    A hidden sheet is never read without a word: planners cannot see what it holds, and a
+    stale hidden ``provinces`` beside an edited visible copy is exactly how last year's
+    figures get solved. A visible copy (``provinces (2)``) is named wherever it matters.
+
+    Raises:
+        InputError: a required sheet is missing, or a sheet to be read is hidden.
+    """
+    exact: dict[str, SheetInfo] = {}
+    copies: dict[str, list[SheetInfo]] = {key: [] for key in _KNOWN_SHEETS}
+    for declared in infos:
+        folded = normalise_header(declared.name)
+        if folded in _KNOWN_SHEETS and folded not in exact:
+            exact[folded] = declared
+        elif (stem := _copy_of(declared.name)) is not None:
+            copies[stem].append(declared)
+    problems: list[Problem] = []
+    for key in _KNOWN_SHEETS:
+        info = exact.get(key)
+        visible = [c for c in copies[key] if not c.hidden]
+        hint = f'"{visible[0].name}"' if visible else ""
+        hint_zh = f"“{visible[0].name}”" if visible else ""
+        if info is None:
+            if key == SCENARIOS_SHEET:
+                for copy in visible:
+                    warnings.append(
+                        Problem(
+                            f"{copy.name}!A1",
+                            f'the sheet "{copy.name}" looks like a copy of {key} and is not read',
+                            f"rename it to {key} to run its scenarios, or delete it",
+                            f"工作表“{copy.name}”像是 {key} 的副本，未被读取",
+                            f"如需运行其中的情景，请将其重命名为 {key}；否则请删除",
+                        )
+                    )
+                continue
+            fix = f"add a sheet called {key} (start from `caf template`)"
+            fix_zh = f"请添加名为 {key} 的工作表（可从 `caf template` 生成的模板开始）"
+            if hint:
+                fix = f"the sheet {hint} looks like it: rename it to {key}"
+                fix_zh = f"工作表{hint_zh}像是它的副本：请将其重命名为 {key}"
+            problems.append(
+                Problem(
+                    f"{key}!A1",
+                    f'found no sheet named "{key}"',
+                    fix,
+                    f"未找到名为“{key}”的工作表",
+                    fix_zh,
+                )
+            )
+            continue
+        if info.hidden:
+            fix = "unhide it and check it (right-click a sheet tab ▸ Unhide), or delete it"
+            fix_zh = "请取消隐藏并核对（右键单击工作表标签 ▸ 取消隐藏），或将其删除"
+            if hint:
+                fix = (
+                    f"the visible sheet {hint} looks like an edited copy: if it holds the "
+                    f"figures to use, delete the hidden sheet and rename {hint} to {key}"
+                )
+                fix_zh = (
+                    f"可见的工作表{hint_zh}像是修改过的副本：如应使用其中的数据，"
+                    f"请删除隐藏的工作表，并将{hint_zh}重命名为 {key}"
+                )
+            state = "very hidden" if info.state == "veryHidden" else "hidden"
+            state_zh = "深度隐藏" if info.state == "veryHidden" else "隐藏"
+            problems.append(
+                Problem(
+                    f"{info.name}!A1",
+                    f'the sheet "{info.name}" is {state}, so what would be read cannot be seen',
+                    fix,
+                    f"工作表“{info.name}”处于{state_zh}状态，无法看到将被读取的内容",
+                    fix_zh,
+                )
+            )
+            continue
+        for copy in copies[key]:
+            warnings.append(
+                Problem(
+                    f"{copy.name}!A1",
+                    f'the sheet "{copy.name}" looks like a copy of {key} and is not read; '
+                    f'only "{info.name}" is',
+                    f'delete it, or, if it holds the figures to use, delete "{info.name}" '
+                    f"and rename it to {key}",
+                    f"工作表“{copy.name}”像是 {key} 的副本，未被读取；只读取“{info.name}”",
+                    f"请删除该副本；如应使用其中的数据，请删除“{info.name}”并将副本重命名为 {key}",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return exact
 
 
 def _open(path: Path, data_only: bool) -> Any:
@@ -153,20 +271,11 @@ def _open(path: Path, data_only: bool) -> Any:
                     path.name,
                     f"the workbook cannot be opened ({exc})",
                     "save it again from Excel as .xlsx",
+                    f"无法打开工作簿（{exc}）",
+                    "请在 Excel 中重新另存为 .xlsx",
                 )
             ]
         ) from None
-
-
-def _sheet_map(sheetnames: Iterable[str]) -> dict[str, str]:
-    """Canonical sheet key → the name as written, matching case and blanks loosely."""
-    wanted = (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)
-    found: dict[str, str] = {}
-    for name in sheetnames:
-        folded = normalise_header(name)
-        if folded in wanted and folded not in found:
-            found[folded] = name
-    return found
 
 
 Cell = tuple[Any, str]  # (value, data_type)
@@ -217,50 +326,224 @@ def _resolve_formulas(
 
 
 def _validate(
-    grids: dict[str, list[list[Cell]]], sheets: dict[str, str], source: Source
+    grids: dict[str, list[list[Cell]]],
+    sheets: dict[str, str],
+    marks: dict[str, Marks],
+    source: Source,
+    warnings: list[Problem],
 ) -> FundData:
     problems: list[Problem] = []
     layout: dict[str, dict[str, str]] = {"provinces": {}, "parameters": {}}
+    for key, grid in grids.items():
+        _check_marks(grid, sheets[key], marks[key], problems, warnings)
     units = _read_provinces(
-        grids[PROVINCES_SHEET], sheets[PROVINCES_SHEET], problems, layout["provinces"]
+        grids[PROVINCES_SHEET],
+        sheets[PROVINCES_SHEET],
+        marks[PROVINCES_SHEET],
+        problems,
+        layout["provinces"],
     )
-    parameters = _read_parameters(
-        grids[PARAMETERS_SHEET], sheets[PARAMETERS_SHEET], problems, layout["parameters"]
+    parameters, accept_unusual = _read_parameters(
+        grids[PARAMETERS_SHEET],
+        sheets[PARAMETERS_SHEET],
+        marks[PARAMETERS_SHEET],
+        problems,
+        layout["parameters"],
     )
     scenarios: list[Scenario] = []
     if parameters is not None:
         scenarios.append(Scenario(BASE_SCENARIO, parameters))
         if SCENARIOS_SHEET in grids:
             scenarios += _read_scenarios(
-                grids[SCENARIOS_SHEET], sheets[SCENARIOS_SHEET], parameters, problems
+                grids[SCENARIOS_SHEET],
+                sheets[SCENARIOS_SHEET],
+                marks[SCENARIOS_SHEET],
+                parameters,
+                problems,
             )
+    if units is not None and not problems:
+        columns = layout["provinces"]
+        errors, doubts = check_plausibility(units, sheets[PROVINCES_SHEET], columns)
+        if accept_unusual:
+            doubts = errors + doubts
+        else:
+            problems += errors
+        warnings += doubts
     if problems or units is None or parameters is None:
         raise InputError(problems)
     source = dataclasses.replace(
         source,
         province_columns=tuple(sorted(layout["provinces"].items())),
         parameter_cells=tuple(sorted(layout["parameters"].items())),
+        warnings=tuple(warnings),
     )
     return FundData(units=units, parameters=parameters, scenarios=tuple(scenarios), source=source)
 
 
+def _check_marks(
+    grid: list[list[Cell]],
+    sheet: str,
+    marks: Marks,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> None:
+    """Merged cells anywhere in the read area are errors; hidden rows and columns that hold
+    figures are warnings (they are read, but the planner cannot see them).
+
+    A merged header swallows the header of the column beside it, and a merged data cell
+    holds its value in the first row only, so the other rows would silently take a default.
+    """
+    for merge in marks.merges:
+        first = f"{column_letter(merge.first_col)}{merge.first_row}"
+        last = f"{column_letter(merge.last_col)}{merge.last_row}"
+        if merge.first_row > len(grid):
+            continue
+        if merge.first_row == 1:
+            problems.append(
+                Problem(
+                    f"{sheet}!{first}:{last}",
+                    "found merged header cells",
+                    "unmerge them and give every column its own header from the template",
+                    "发现合并的表头单元格",
+                    "请取消合并，并为每一列填写模板中的表头",
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    f"{sheet}!{first}:{last}",
+                    "found merged cells, which hold a value in their first cell only",
+                    "unmerge them and fill in every cell",
+                    "发现合并单元格，合并后只有第一个单元格有值",
+                    "请取消合并，并逐个填写每个单元格",
+                )
+            )
+    rows = [r for r in marks.hidden_rows if r <= len(grid) and _holds_data(grid[r - 1])]
+    if rows:
+        shown = ", ".join(str(r) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+        warnings.append(
+            Problem(
+                f"{sheet}!A{rows[0]}",
+                f"rows {shown} are hidden but are read like every other row",
+                "unhide them and check them, or delete them if they are stale",
+                f"第 {shown} 行被隐藏，但与其他行一样被读取",
+                "请取消隐藏并核对；如为过时数据，请删除",
+            )
+        )
+    width = max((len(row) for row in grid), default=0)
+    columns = [
+        c
+        for c in marks.hidden_columns
+        if c <= width and any(c <= len(row) and not blank(row[c - 1][0]) for row in grid)
+    ]
+    if columns:
+        shown = ", ".join(column_letter(c) for c in columns[:10])
+        warnings.append(
+            Problem(
+                f"{sheet}!{column_letter(columns[0])}1",
+                f"columns {shown} are hidden but are read like every other column",
+                "unhide them and check them, or delete them if they are stale",
+                f"{shown} 列被隐藏，但与其他列一样被读取",
+                "请取消隐藏并核对；如为过时数据，请删除",
+            )
+        )
+
+
+def _holds_data(row: list[Cell]) -> bool:
+    return any(not blank(v) for v, _ in row)
+
+
+def _header_row_elsewhere(
+    grid: list[list[Cell]], sheet: str, aliases: dict[str, str], problems: list[Problem]
+) -> bool:
+    """Report headers written below row 1 (a title row above them) as one problem.
+
+    Without this, a title in row 1 reads as a dozen unknown columns and missing ones.
+    """
+
+    def recognised(row: list[Cell]) -> int:
+        return sum(
+            1
+            for v, _ in row
+            if not blank(v) and normalise_header(str(v)) in aliases and not isinstance(v, float)
+        )
+
+    wanted = min(2, len(set(aliases.values())))
+    first = recognised(grid[0]) if grid else 0
+    if first >= wanted:
+        return False
+    for index in range(1, min(len(grid), 12)):
+        if recognised(grid[index]) >= wanted and recognised(grid[index]) > first:
+            row = index + 1
+            above = "row 1" if row == 2 else f"rows 1–{row - 1}"
+            above_zh = "第 1 行" if row == 2 else f"第 1–{row - 1} 行"
+            problems.append(
+                Problem(
+                    f"{sheet}!A{row}",
+                    f"found the headers in row {row}, not in row 1",
+                    f"delete {above} so the headers are in row 1 (keep titles and notes in "
+                    "another sheet)",
+                    f"表头位于第 {row} 行，而不是第 1 行",
+                    f"请删除{above_zh}，使表头位于第 1 行（标题和说明请放在其他工作表）",
+                )
+            )
+            return True
+    return False
+
+
 def _headers(
-    grid: list[list[Cell]], sheet: str, fields: tuple[Field, ...], problems: list[Problem]
+    grid: list[list[Cell]],
+    sheet: str,
+    fields: tuple[Field, ...],
+    problems: list[Problem],
+    marks: Marks,
 ) -> dict[int, str] | None:
-    """Map column index → key from the header row; report unknown and duplicate headers."""
+    """Map column index → key from the header row.
+
+    Reports unknown and duplicate headers, headers written below row 1, and figures under
+    a blank header (a column that would otherwise be dropped without a word).
+    """
     aliases = header_aliases(fields)
+    if _header_row_elsewhere(grid, sheet, aliases, problems):
+        return None
     if not grid or all(blank(v) for v, _ in grid[0]):
         problems.append(
-            Problem(f"{sheet}!A1", "found no header row", "copy the header row from `caf template`")
+            Problem(
+                f"{sheet}!A1",
+                "found no header row",
+                "copy the header row from `caf template`",
+                "未找到表头行",
+                "请从 `caf template` 生成的模板复制表头行",
+            )
         )
         return None
+    merged = {
+        c for m in marks.merges if m.first_row == 1 for c in range(m.first_col, m.last_col + 1)
+    }
     columns: dict[int, str] = {}
     written: dict[str, str] = {}
-    for index, (value, _) in enumerate(grid[0]):
-        if blank(value):
-            continue
-        text = str(value).strip()
+    width = max(len(row) for row in grid)
+    header_row = grid[0] + [(None, "n")] * (width - len(grid[0]))
+    for index, (value, _) in enumerate(header_row):
         where = f"{sheet}!{column_letter(index + 1)}1"
+        if blank(value):
+            data_row = _first_data_row(grid, index)
+            if data_row is not None and index + 1 not in merged:
+                letter = column_letter(index + 1)
+                problems.append(
+                    Problem(
+                        where,
+                        f"found figures in column {letter} (first in {letter}{data_row}) "
+                        "under a blank header",
+                        "give the column a header from the template, start its header with "
+                        "'备注' or 'note' to keep it as notes, or delete the column",
+                        f"{letter} 列有数据（首见于 {letter}{data_row}），但表头为空",
+                        "请为该列填写模板中的表头；如为备注，请以“备注”或 note 开头；"
+                        "否则请删除该列",
+                    )
+                )
+            continue
+        text = text_of(value)
         if is_ignored_header(text):
             continue
         key = aliases.get(normalise_header(text))
@@ -271,6 +554,8 @@ def _headers(
                     f'found the unknown column "{text}"',
                     "rename it to one of the template's headers, or start "
                     "it with '备注' or 'note' to keep it as a note",
+                    f"发现无法识别的列“{text}”",
+                    "请改为模板中的表头之一；如为备注，请以“备注”或 note 开头",
                 )
             )
         elif key in written:
@@ -279,6 +564,8 @@ def _headers(
                     where,
                     f'found "{text}", a second column for {key}',
                     f'delete one of it and "{written[key]}"',
+                    f"发现“{text}”，这是 {key} 的第二列",
+                    f"请删除它与“{written[key]}”中的一列",
                 )
             )
         else:
@@ -287,15 +574,73 @@ def _headers(
     return columns
 
 
+def _first_data_row(grid: list[list[Cell]], index: int) -> int | None:
+    for r, row in enumerate(grid[1:], start=2):
+        if index < len(row) and not blank(row[index][0]):
+            return r
+    return None
+
+
+_TOTAL_WORDS = re.compile(
+    r"合计|小计|总计|共计|汇总|总和|总数|全国|全省|"
+    r"\b(?:grand\s+)?(?:sub-?)?totals?\b|\bsum\b|\bnation(?:al|wide)\b|\boverall\b|"
+    r"^all(?:\s+(?:units|provinces|regions))?$"
+)
+_LABEL_KEYS = ("code", "name_zh", "name_en", "region")
+
+
+def _total_label(row: list[Cell], columns: dict[int, str]) -> tuple[int, str] | None:
+    """The first label in ``row`` that marks it as a total or subtotal (合计, Total …)."""
+    for index, (value, _) in enumerate(row):
+        if not isinstance(value, str) or (index in columns and columns[index] not in _LABEL_KEYS):
+            continue
+        text = text_of(value)
+        if _TOTAL_WORDS.search(text.casefold()):
+            return index, text
+    return None
+
+
+_ADDITIVE = (
+    "insured_employees_10k",
+    "retirees_10k",
+    "contribution_income_100m",
+    "expenditure_100m",
+)
+
+
+def _sum_rows(records: list[dict[str, Any]]) -> list[int]:
+    """Indexes of records whose additive figures each equal the sum of all the others.
+
+    Such a row is a total, whatever its label says; with it the fund would be counted
+    twice. Four independent figures matching to 0.1% cannot happen by chance.
+    """
+    if len(records) < 3:
+        return []
+    values = np.array([[_finite(r.get(k)) for k in _ADDITIVE] for r in records], dtype=float)
+    if np.isnan(values).any():
+        return []
+    others = values.sum(axis=0) - values
+    close = np.abs(values - others) <= 1e-3 * np.maximum(np.abs(values), 1e-9)
+    return [i for i in range(len(records)) if bool(close[i].all()) and values[i].min() > 0]
+
+
+def _finite(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
 def _read_provinces(
-    grid: list[list[Cell]], sheet: str, problems: list[Problem], layout: dict[str, str]
+    grid: list[list[Cell]],
+    sheet: str,
+    marks: Marks,
+    problems: list[Problem],
+    layout: dict[str, str],
 ) -> pd.DataFrame | None:
-    columns = _headers(grid, sheet, PROVINCE_FIELDS, problems)
+    columns = _headers(grid, sheet, PROVINCE_FIELDS, problems, marks)
     if columns is None:
         return None
     layout.update({key: column_letter(index + 1) for index, key in columns.items()})
     present = set(columns.values())
-    header_of = {key: str(grid[0][i][0]).strip() for i, key in columns.items()}
+    header_of = {key: text_of(grid[0][i][0]) for i, key in columns.items()}
     missing = [f for f in PROVINCE_FIELDS if f.required and f.key not in present]
     for field in missing:
         problems.append(
@@ -303,46 +648,75 @@ def _read_provinces(
                 f"{sheet}!1:1",
                 f"found no column for {field.key}",
                 f'add a column headed "{field.label}"',
+                f"未找到 {field.key} 列",
+                f"请添加表头为“{field.label}”的列",
             )
         )
     records: list[dict[str, Any]] = []
     first_row_of: dict[str, int] = {}
+    code_letter = next((layout[k] for k in ("code",) if k in layout), "A")
     for r, row in enumerate(grid[1:], start=2):
         if all(blank(v) for i, (v, _) in enumerate(row) if i in columns):
+            continue
+        total = _total_label(row, columns)
+        if total is not None:
+            index, text = total
+            problems.append(
+                Problem(
+                    f"{sheet}!{column_letter(index + 1)}{r}",
+                    f'found "{text}", a total or subtotal row',
+                    "delete this row: caf adds up the units itself, and a total read as a "
+                    "unit would count the fund twice",
+                    f"发现“{text}”，这是合计或小计行",
+                    "请删除此行：caf 会自行汇总各单位，"
+                    "合计行若被当作一个单位读取，基金将被重复计算",
+                )
+            )
             continue
         record: dict[str, Any] = {}
         for index, key in columns.items():
             raw = row[index][0] if index < len(row) else None
-            value, error = coerce_cell(PROVINCE_BY_KEY[key], raw)
-            if error is not None:
-                what, fix = error
-                problems.append(
-                    Problem(
-                        f"{sheet}!{column_letter(index + 1)}{r}", f"{what} in {header_of[key]}", fix
-                    )
-                )
+            value, fault = coerce_cell(PROVINCE_BY_KEY[key], raw)
+            if fault is not None:
+                where = f"{sheet}!{column_letter(index + 1)}{r}"
+                problems.append(fault.at(where, f"in {header_of[key]}", f"“{header_of[key]}”列"))
             record[key] = value
         record["input_row"] = r
         code = record.get("code")
         if code:
             if code in first_row_of:
-                letter = column_letter(next(i for i, k in columns.items() if k == "code") + 1)
                 problems.append(
                     Problem(
-                        f"{sheet}!{letter}{r}",
+                        f"{sheet}!{code_letter}{r}",
                         f'found the code "{code}" again',
                         f"codes must be unique; it is already used in row {first_row_of[code]}",
+                        f"代码“{code}”重复",
+                        f"代码必须唯一；第 {first_row_of[code]} 行已使用该代码",
                     )
                 )
             else:
                 first_row_of[code] = r
         records.append(record)
+    for index in _sum_rows(records):
+        r = records[index]["input_row"]
+        problems.append(
+            Problem(
+                f"{sheet}!{code_letter}{r}",
+                "found a row whose insured employees, retirees, contribution income and "
+                "expenditure each equal the sum of all the other rows",
+                "if it is a total row, delete it: caf adds up the units itself",
+                "该行的参保职工人数、离退休人数、征缴收入和基金支出均等于其他各行之和",
+                "如为合计行，请删除：caf 会自行汇总各单位",
+            )
+        )
     if not records:
         problems.append(
             Problem(
                 f"{sheet}!A2",
                 "found no pooling units",
                 "enter one row per province (31 provinces plus the XPCC)",
+                "未找到任何统筹单位",
+                "请每个省份填写一行（31 个省份和新疆生产建设兵团）",
             )
         )
         return None
@@ -371,12 +745,17 @@ def _units_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _read_parameters(
-    grid: list[list[Cell]], sheet: str, problems: list[Problem], layout: dict[str, str]
-) -> Parameters | None:
+    grid: list[list[Cell]],
+    sheet: str,
+    marks: Marks,
+    problems: list[Problem],
+    layout: dict[str, str],
+) -> tuple[Parameters | None, bool]:
+    """The base parameters, and whether the workbook accepts unusual figures."""
     header = (PARAMETER_KEY_HEADER, PARAMETER_VALUE_HEADER)
-    columns = _headers(grid, sheet, header, problems)
+    columns = _headers(grid, sheet, header, problems, marks)
     if columns is None:
-        return None
+        return None, False
     by_key = {key: index for index, key in columns.items()}
     if "key" not in by_key or "value" not in by_key:
         problems.append(
@@ -384,10 +763,13 @@ def _read_parameters(
                 f"{sheet}!1:1",
                 "found no key and value columns",
                 'head column A "key" and column B "value"',
+                "未找到 key 和 value 两列",
+                "请将 A 列表头写为 key，B 列表头写为 value",
             )
         )
-        return None
-    aliases = header_aliases(PARAMETER_FIELDS)
+        return None, False
+    fields = (*PARAMETER_FIELDS, ACCEPT_UNUSUAL)
+    aliases = header_aliases(fields)
     values: dict[str, object] = {}
     where: dict[str, str] = {}
     written: dict[str, str] = {}
@@ -397,25 +779,31 @@ def _read_parameters(
         raw_value = row[vc][0] if vc < len(row) else None
         if blank(raw_key):
             continue
-        text = str(raw_key).strip()
+        text = text_of(raw_key)
         if is_ignored_header(text):
             continue
         key = aliases.get(normalise_header(text))
+        key_cell = f"{sheet}!{column_letter(kc + 1)}{r}"
         if key is None:
+            known = ", ".join(f.key for f in PARAMETER_FIELDS)
             problems.append(
                 Problem(
-                    f"{sheet}!{column_letter(kc + 1)}{r}",
+                    key_cell,
                     f'found the unknown parameter key "{text}"',
-                    "use one of " + ", ".join(f.key for f in PARAMETER_FIELDS),
+                    f"use one of {known}",
+                    f"发现无法识别的参数“{text}”",
+                    f"请使用以下参数之一：{known}",
                 )
             )
             continue
         if key in values:
             problems.append(
                 Problem(
-                    f"{sheet}!{column_letter(kc + 1)}{r}",
+                    key_cell,
                     f'found "{text}" a second time',
                     f"keep one row for {key} (first in {where[key]})",
+                    f"参数“{text}”重复出现",
+                    f"{key} 只保留一行（首次出现在 {where[key]}）",
                 )
             )
             continue
@@ -424,7 +812,7 @@ def _read_parameters(
         where[key] = f"{sheet}!{column_letter(vc + 1)}{r}"
     clean: dict[str, Any] = {}
     failed = False
-    for field in PARAMETER_FIELDS:
+    for field in fields:
         if field.key not in values:
             if field.required:
                 failed = True
@@ -433,32 +821,43 @@ def _read_parameters(
                         f"{sheet}!{column_letter(kc + 1)}{len(grid) + 1}",
                         f"found no row for the required key {field.key}",
                         f"add a row with key {field.key} and {field.expected}",
+                        f"缺少必填参数 {field.key}",
+                        f"请添加一行，key 为 {field.key}，value {field.expected_zh}",
                     )
                 )
             clean[field.key] = field.default
             continue
-        value, error = coerce_cell(field, values[field.key])
-        if error is not None:
+        value, fault = coerce_cell(field, values[field.key])
+        if fault is not None:
             failed = True
-            what, fix = error
-            problems.append(Problem(where[field.key], f"{what} for {written[field.key]}", fix))
+            text = written[field.key]
+            problems.append(fault.at(where[field.key], f"for {text}", f"参数 {text}"))
         clean[field.key] = value
     layout.update(where)
-    return None if failed else Parameters(**clean)
+    accept = clean.pop(ACCEPT_UNUSUAL.key) == "yes"
+    return (None if failed else Parameters(**clean)), accept
 
 
 def _read_scenarios(
-    grid: list[list[Cell]], sheet: str, base: Parameters, problems: list[Problem]
+    grid: list[list[Cell]],
+    sheet: str,
+    marks: Marks,
+    base: Parameters,
+    problems: list[Problem],
 ) -> list[Scenario]:
     if not grid or all(blank(v) for row in grid for v, _ in row):
         return []
     fields = (SCENARIO_NAME_HEADER, *PARAMETER_FIELDS)
-    columns = _headers(grid, sheet, fields, problems)
+    columns = _headers(grid, sheet, fields, problems, marks)
     if columns is None or "scenario" not in columns.values():
         if columns is not None:
             problems.append(
                 Problem(
-                    f"{sheet}!A1", "found no scenario column", 'head the first column "scenario"'
+                    f"{sheet}!A1",
+                    "found no scenario column",
+                    'head the first column "scenario"',
+                    "未找到 scenario 列",
+                    "请将第一列表头写为 scenario",
                 )
             )
         return []
@@ -473,22 +872,34 @@ def _read_scenarios(
         if blank(raw_name):
             problems.append(
                 Problem(
-                    name_where, "found a blank scenario name", "give every scenario a unique name"
+                    name_where,
+                    "found a blank scenario name",
+                    "give every scenario a unique name",
+                    "情景名称为空",
+                    "请为每个情景填写唯一的名称",
                 )
             )
             continue
-        name, error = coerce_cell(SCENARIO_NAME_HEADER, raw_name)
-        if error is not None:
-            what, fix = error
-            problems.append(Problem(name_where, f"{what} in the scenario name", fix))
+        name, fault = coerce_cell(SCENARIO_NAME_HEADER, raw_name)
+        if fault is not None:
+            problems.append(fault.at(name_where, "in the scenario name", "情景名称"))
             continue
         if name in seen:
-            fix = (
-                "the parameters sheet is the base scenario; choose another name"
-                if name == BASE_SCENARIO
-                else f"names must be unique (row {seen[name]})"
+            if name == BASE_SCENARIO:
+                fix = "the parameters sheet is the base scenario; choose another name"
+                fix_zh = "parameters 工作表即基准情景 base；请另取名称"
+            else:
+                fix = f"names must be unique (row {seen[name]})"
+                fix_zh = f"名称必须唯一（第 {seen[name]} 行已使用）"
+            problems.append(
+                Problem(
+                    name_where,
+                    f'found the scenario name "{name}" again',
+                    fix,
+                    f"情景名称“{name}”重复",
+                    fix_zh,
+                )
             )
-            problems.append(Problem(name_where, f'found the scenario name "{name}" again', fix))
             continue
         seen[name] = r
         overrides: dict[str, object] = {}
@@ -496,15 +907,12 @@ def _read_scenarios(
         for index, key in columns.items():
             if key == "scenario" or index >= len(row) or blank(row[index][0]):
                 continue
-            field = next(f for f in PARAMETER_FIELDS if f.key == key)
-            value, error = coerce_cell(field, row[index][0])
-            if error is not None:
+            value, fault = coerce_cell(PARAMETER_BY_KEY[key], row[index][0])
+            if fault is not None:
                 ok = False
-                what, fix = error
-                header = str(grid[0][index][0]).strip()
-                problems.append(
-                    Problem(f"{sheet}!{column_letter(index + 1)}{r}", f"{what} in {header}", fix)
-                )
+                header = text_of(grid[0][index][0])
+                where = f"{sheet}!{column_letter(index + 1)}{r}"
+                problems.append(fault.at(where, f"in {header}", f"“{header}”列"))
             else:
                 overrides[key] = value
         if ok:

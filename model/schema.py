@@ -10,6 +10,7 @@ per year, ratios as fractions and reserves in months of expenditure.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -23,7 +24,24 @@ INSTRUCTIONS_SHEET = "instructions"
 REGIONS: tuple[str, ...] = ("East", "Central", "West", "Northeast")
 OBJECTIVES: tuple[str, ...] = ("maximin", "range", "mad")
 
+REGION_ALIASES: dict[str, str] = {
+    "东部": "East",
+    "东部地区": "East",
+    "中部": "Central",
+    "中部地区": "Central",
+    "西部": "West",
+    "西部地区": "West",
+    "东北": "Northeast",
+    "东北部": "Northeast",
+    "东北地区": "Northeast",
+}
+"""The Chinese names of the four regions, as the statistical yearbooks write them."""
+
 WAGE_BASE_SHARE_DEFAULT = 0.9
+CONTRIBUTION_RATIO_MAX = 0.2
+"""The most a contribution ratio may be. Units collect about 16% of wages for pensions,
+so handing up more than a fifth of the wage base is not a policy but a typo (1 for 1%,
+or 0.4 for 0.04). The published ratios run from 3% (2018) to 4.5% (2021)."""
 MONTHS_PER_YEAR = 12.0
 
 
@@ -44,6 +62,8 @@ class Field:
         fraction: a share in 0..1; a value in (1, 100] is reported as a percentage typo.
         choices: the allowed values of a choice field.
         expected: how the error message describes a valid value.
+        expected_zh: the same, in Chinese.
+        aliases: other spellings of a choice, as (alias, choice) pairs.
         help: one line for the template's instructions sheet.
     """
 
@@ -60,7 +80,20 @@ class Field:
     fraction: bool = False
     choices: tuple[str, ...] = ()
     expected: str = ""
+    expected_zh: str = ""
+    aliases: tuple[tuple[str, str], ...] = ()
     help: str = ""
+
+    def choice_of(self, text: str) -> str | None:
+        """The choice ``text`` names, ignoring case, or None; aliases (东部) count too."""
+        folded = text.strip().casefold()
+        for choice in self.choices:
+            if folded == choice.casefold():
+                return choice
+        for alias, choice in self.aliases:
+            if folded == alias.casefold():
+                return choice
+        return None
 
     @property
     def label(self) -> str:
@@ -76,6 +109,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         "Code",
         kind="text",
         expected="a unique code such as 44",
+        expected_zh="唯一代码，如 44",
         help="Unique id of the pooling unit, read as text (leading zeros are kept).",
     ),
     Field(
@@ -84,6 +118,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         "Name (Chinese)",
         kind="text",
         expected="the unit's Chinese name",
+        expected_zh="单位的中文名称",
         help="Chinese name, for example 广东.",
     ),
     Field(
@@ -94,6 +129,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         required=False,
         default="",
         expected="the unit's English name",
+        expected_zh="单位的英文名称",
         help="English name, for example Guangdong.",
     ),
     Field(
@@ -102,7 +138,9 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         "Region",
         kind="choice",
         choices=REGIONS,
+        aliases=tuple(REGION_ALIASES.items()),
         expected="one of East, Central, West, Northeast",
+        expected_zh="东部、中部、西部、东北之一（也可写 East、Central、West、Northeast）",
         help="The four economic regions used for the Theil decomposition.",
     ),
     Field(
@@ -113,6 +151,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         minimum=0,
         positive=True,
         expected="a number in yuan per year, above zero",
+        expected_zh="以元/年计的正数",
         help="Provincial average wage of urban employees, yuan per year.",
     ),
     Field(
@@ -123,6 +162,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         minimum=0,
         positive=True,
         expected="a number of persons in 万人, above zero",
+        expected_zh="以万人计的正数",
         help="In-service insured persons of the enterprise scheme.",
     ),
     Field(
@@ -135,6 +175,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         minimum=0,
         positive=True,
         expected="a number of persons in 万人, above zero, or blank",
+        expected_zh="以万人计的正数，或留空",
         help="NBS enterprise employment; when given, covered = mean of this and insured.",
     ),
     Field(
@@ -145,6 +186,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         minimum=0,
         positive=True,
         expected="a number of persons in 万人, above zero",
+        expected_zh="以万人计的正数",
         help="Approved retirees; the fund is handed down in proportion to these.",
     ),
     Field(
@@ -153,6 +195,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         "Opening balance",
         "亿元",
         expected="a number in 亿元 (may be negative)",
+        expected_zh="以亿元计的数值（可为负）",
         help="Accumulated balance at the start of the year; negative when in deficit.",
     ),
     Field(
@@ -162,6 +205,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         "亿元",
         minimum=0,
         expected="a number in 亿元, zero or more",
+        expected_zh="以亿元计的非负数",
         help="This year's own contribution income.",
     ),
     Field(
@@ -173,6 +217,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         default=0.0,
         minimum=0,
         expected="a number in 亿元, zero or more",
+        expected_zh="以亿元计的非负数",
         help="Interest and other income, excluding subsidies and the adjustment.",
     ),
     Field(
@@ -183,6 +228,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         minimum=0,
         positive=True,
         expected="a number in 亿元, above zero",
+        expected_zh="以亿元计的正数",
         help="This year's pension expenditure.",
     ),
     Field(
@@ -194,6 +240,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         default=0.0,
         minimum=0,
         expected="a number in 亿元, zero or more",
+        expected_zh="以亿元计的非负数",
         help="Central fiscal subsidy already budgeted for the unit.",
     ),
     Field(
@@ -205,6 +252,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         default=0.0,
         minimum=0,
         expected="a number in 亿元, zero or more",
+        expected_zh="以亿元计的非负数",
         help="The most extra local fiscal subsidy the province can add.",
     ),
     Field(
@@ -217,6 +265,7 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         maximum=1,
         fraction=True,
         expected="a fraction between 0 and 1, such as 0.3",
+        expected_zh="0 到 1 之间的小数，如 0.3",
         help="Least share of any extra subsidy that local finance must bear.",
     ),
 )
@@ -230,6 +279,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         minimum=1990,
         maximum=2100,
         expected="a whole year such as 2020",
+        expected_zh="整数年份，如 2020",
         help="The budget year.",
     ),
     Field(
@@ -237,10 +287,11 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         "上解比例",
         "Contribution ratio",
         minimum=0,
-        maximum=1,
+        maximum=CONTRIBUTION_RATIO_MAX,
         positive=True,
         fraction=True,
-        expected="a fraction such as 0.04 (for 4%)",
+        expected="a fraction such as 0.04 (for 4%), at most 0.2",
+        expected_zh="小数，如 0.04（即 4%），不超过 0.2",
         help="Share of the wage base handed up: 0.03 (2018), 0.035, 0.04, 0.045 (2021).",
     ),
     Field(
@@ -254,6 +305,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         positive=True,
         fraction=True,
         expected="a fraction such as 0.9",
+        expected_zh="小数，如 0.9",
         help="Share of the average wage used as base.",
     ),
     Field(
@@ -266,6 +318,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         minimum=0,
         maximum=120,
         expected="a number of months from 0 to 120",
+        expected_zh="0 到 120 之间的月数",
         help="Months of expenditure every unit must keep in reserve at year end.",
     ),
     Field(
@@ -277,6 +330,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         default="maximin",
         choices=OBJECTIVES,
         expected="one of maximin, range, mad",
+        expected_zh="maximin、range、mad 之一",
         help="maximin raises the worst-off unit; range narrows the spread; mad the mean gap.",
     ),
     Field(
@@ -289,6 +343,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         maximum=1,
         fraction=True,
         expected="a fraction such as 0.2, or blank for free transfers",
+        expected_zh="小数，如 0.2；留空表示不设区间",
         help="Band around the statutory allocation; 0 reproduces the rule, blank frees it.",
     ),
     Field(
@@ -300,6 +355,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         default=0.0,
         minimum=0,
         expected="a number in 亿元, zero or more",
+        expected_zh="以亿元计的非负数",
         help="The most extra central subsidy available across all units.",
     ),
 )
@@ -325,14 +381,33 @@ PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in PARAMETER_FIELDS)
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
 
+ACCEPT_UNUSUAL = Field(
+    "accept_unusual_figures",
+    "接受异常数据",
+    "Accept unusual figures",
+    kind="choice",
+    required=False,
+    default="no",
+    choices=("no", "yes"),
+    aliases=(("否", "no"), ("是", "yes")),
+    expected="yes or no",
+    expected_zh="yes（是）或 no（否）",
+    help="yes turns the plausibility errors (a figure 100 times outside anything published) "
+    "into warnings, for genuinely unusual data; they stay on every report.",
+)
+"""Not a policy parameter: it says how the workbook itself is to be read, so it lives in
+the parameters sheet (where the decision is recorded with the data) but not in a run's
+``Parameters``, and ``--set`` cannot change it."""
+
 PARAMETER_KEY_HEADER = Field("key", "参数", "Key", kind="text")
 PARAMETER_VALUE_HEADER = Field("value", "取值", "Value", kind="text")
 SCENARIO_NAME_HEADER = Field("scenario", "情景", "Scenario", kind="text")
 
 
 def normalise_header(text: str) -> str:
-    """Fold a header for matching: trim, collapse blanks, lowercase, full-width brackets."""
-    folded = text.replace("（", "(").replace("）", ")").replace("\u3000", " ")
+    """Fold a header for matching: NFKC (full-width brackets, digits and blanks become
+    half-width), trim, collapse blanks, lowercase."""
+    folded = unicodedata.normalize("NFKC", text)
     return " ".join(folded.split()).casefold()
 
 

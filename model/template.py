@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from model.schema import (
     INSTRUCTIONS_SHEET,
+    ACCEPT_UNUSUAL,
     PARAMETER_FIELDS,
     PARAMETERS_SHEET,
     PROVINCE_FIELDS,
@@ -126,7 +127,7 @@ def _parameters(sheet: Worksheet) -> None:
     _header(sheet, [("key", True), ("value", True), ("备注 Note", False)])
     sheet.column_dimensions["A"].width = 32
     sheet.column_dimensions["C"].width = 90
-    for row, field in enumerate(PARAMETER_FIELDS, start=2):
+    for row, field in enumerate((*PARAMETER_FIELDS, ACCEPT_UNUSUAL), start=2):
         sheet.cell(row=row, column=1, value=field.key)
         if field.default is not None:
             sheet.cell(row=row, column=2, value=field.default)
@@ -167,6 +168,13 @@ def _instructions(sheet: Worksheet) -> None:
             "",
         ),
         (
+            "Figures 100 times outside anything published (a slip between 元, 万元 and 亿元, "
+            "or 人 and 万人) are refused; set accept_unusual_figures to yes if they are right. "
+            "超出常理百倍的数据（元、万元、亿元或人、万人混用）将被拒绝；如确属无误，请将 "
+            "accept_unusual_figures 设为 yes。",
+            "",
+        ),
+        (
             "Check the file with `caf check FILE.xlsx`; run it with `caf run FILE.xlsx -o "
             "OUT.xlsx`.",
             "",
@@ -188,7 +196,7 @@ def _instructions(sheet: Worksheet) -> None:
             f"{f.help} Expected: {f.expected}."
             + (f" Default: {f.default}." if f.default not in (None, "") else ""),
         )
-        for f in PARAMETER_FIELDS
+        for f in (*PARAMETER_FIELDS, ACCEPT_UNUSUAL)
     ]
     for row, (left, right) in enumerate(lines, start=1):
         sheet.cell(row=row, column=1, value=left)

@@ -70,6 +70,11 @@ def write(
     return path
 
 
+def english(problem: Problem) -> str:
+    """The problem's line with its English half only (the Chinese is pinned separately)."""
+    return f"{problem.where}: {problem.en}"
+
+
 def problems_of(path: Path) -> list[Problem]:
     with pytest.raises(InputError) as caught:
         read_workbook(path)
@@ -83,7 +88,7 @@ def only_problem(path: Path) -> Problem:
 
 
 def lines_of(path: Path) -> list[str]:
-    return [str(p) for p in problems_of(path)]
+    return [english(p) for p in problems_of(path)]
 
 
 # --- valid input -----------------------------------------------------------------------
@@ -208,11 +213,13 @@ def test_found_no_pooling_units_under_the_header(tmp_path: Path) -> None:
 
 def test_found_no_column_for_a_required_key(tmp_path: Path) -> None:
     headers = [k if k != "retirees_10k" else None for k in KEYS]
-    problem = only_problem(write(tmp_path / "in.xlsx", headers=headers))
-    assert str(problem) == (
+    assert lines_of(write(tmp_path / "in.xlsx", headers=headers)) == [
+        "provinces!H1: found figures in column H (first in H2) under a blank header — give "
+        "the column a header from the template, start its header with '备注' or 'note' to "
+        "keep it as notes, or delete the column",
         "provinces!1:1: found no column for retirees_10k — "
-        'add a column headed "离退休人数 Retirees (万人)"'
-    )
+        'add a column headed "离退休人数 Retirees (万人)"',
+    ]
 
 
 def test_found_the_unknown_column(tmp_path: Path) -> None:
@@ -293,7 +300,7 @@ def test_messages_quote_a_variant_header_as_written(tmp_path: Path) -> None:
 
 def test_found_a_blank_cell_in_a_required_column(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", units(retirees_10k=(1, None))))
-    assert str(problem) == (
+    assert english(problem) == (
         f"{at('retirees_10k', 1)}: found a blank cell in retirees_10k — "
         "expected a number of persons in 万人, above zero; fill it in"
     )
@@ -330,7 +337,7 @@ def test_found_a_date_in_a_number_cell(tmp_path: Path) -> None:
 
 def test_found_a_negative_value(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", units(contribution_income_100m=(1, -5))))
-    assert str(problem) == (
+    assert english(problem) == (
         f"{at('contribution_income_100m', 1)}: found -5, a negative value in "
         "contribution_income_100m — expected a number in 亿元, zero or more"
     )
@@ -348,7 +355,7 @@ def test_found_0_which_makes_no_sense_here(tmp_path: Path, key: str) -> None:
 
 def test_found_unknown_region(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", units(region=(1, "Southwest"))))
-    assert str(problem) == (
+    assert english(problem) == (
         f'{at("region", 1)}: found "Southwest" in region — '
         "expected one of East, Central, West, Northeast"
     )
@@ -356,7 +363,7 @@ def test_found_unknown_region(tmp_path: Path) -> None:
 
 def test_min_local_share_found_a_percentage(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", units(min_local_share=(0, 30))))
-    assert str(problem) == (
+    assert english(problem) == (
         f"{at('min_local_share', 0)}: found 30, which looks like a percentage in "
         "min_local_share — expected a fraction between 0 and 1, such as 0.3: write 0.3 for 30%"
     )
@@ -376,7 +383,7 @@ def test_min_local_share_found_negative(tmp_path: Path) -> None:
 
 def test_found_the_code_again(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", units(code=(2, "A"))))
-    assert str(problem) == (
+    assert english(problem) == (
         'provinces!A4: found the code "A" again — codes must be unique; it is already used in row 2'
     )
 
@@ -478,7 +485,7 @@ def test_rows_beyond_a_stale_sheet_dimension_are_not_dropped(tmp_path: Path) -> 
 
 def test_found_no_row_for_the_required_key_year(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", params=[["contribution_ratio", 0.04]]))
-    assert str(problem) == (
+    assert english(problem) == (
         "parameters!A3: found no row for the required key year — "
         "add a row with key year and a whole year such as 2020"
     )
@@ -516,7 +523,7 @@ def test_contribution_ratio_found_a_percentage(tmp_path: Path) -> None:
     path = write(tmp_path / "in.xlsx", params=[["year", 2020], ["contribution_ratio", 4]])
     assert lines_of(path) == [
         "parameters!B3: found 4, which looks like a percentage for contribution_ratio — "
-        "expected a fraction such as 0.04 (for 4%): write 0.04 for 4%"
+        "expected a fraction such as 0.04 (for 4%), at most 0.2: write 0.04 for 4%"
     ]
 
 
@@ -536,7 +543,7 @@ def test_parameter_share_found_a_percentage(
 @pytest.mark.parametrize(
     ("key", "value", "what"),
     [
-        ("contribution_ratio", 150, "found 150, above the maximum 1"),
+        ("contribution_ratio", 150, "found 150, above the maximum 0.2"),
         ("wage_base_share", -0.5, "found -0.5, a negative value"),
         ("max_rule_deviation", -0.2, "found -0.2, a negative value"),
         ("max_rule_deviation", 101, "found 101, above the maximum 1"),
@@ -591,14 +598,14 @@ def test_found_the_unknown_parameter_key(tmp_path: Path) -> None:
 
 def test_found_an_unknown_objective(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", params=[*PARAMS, ["objective", "best"]]))
-    assert str(problem) == (
+    assert english(problem) == (
         'parameters!B4: found "best" for objective — expected one of maximin, range, mad'
     )
 
 
 def test_found_a_parameter_key_a_second_time(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path / "in.xlsx", params=[*PARAMS, ["year", 2021]]))
-    assert str(problem) == (
+    assert english(problem) == (
         'parameters!A4: found "year" a second time — keep one row for year (first in parameters!B2)'
     )
 
@@ -672,9 +679,9 @@ def test_scenarios_found_the_unknown_column(tmp_path: Path) -> None:
 def test_scenarios_found_a_bad_value_in_its_cell(tmp_path: Path) -> None:
     scenarios = [["scenario", "contribution_ratio"], ["high", 0.045], ["typo", "abc"]]
     problem = only_problem(write(tmp_path / "in.xlsx", scenarios=scenarios))
-    assert str(problem) == (
+    assert english(problem) == (
         'scenarios!B3: found "abc" in contribution_ratio — '
-        "expected a fraction such as 0.04 (for 4%)"
+        "expected a fraction such as 0.04 (for 4%), at most 0.2"
     )
 
 
@@ -689,7 +696,7 @@ def test_scenarios_found_a_percentage_in_its_cell(tmp_path: Path) -> None:
 def test_scenarios_found_the_scenario_name_again(tmp_path: Path) -> None:
     scenarios = [["scenario", "contribution_ratio"], ["high", 0.045], ["high", 0.05]]
     problem = only_problem(write(tmp_path / "in.xlsx", scenarios=scenarios))
-    assert str(problem) == (
+    assert english(problem) == (
         'scenarios!A3: found the scenario name "high" again — names must be unique (row 2)'
     )
 
@@ -705,7 +712,7 @@ def test_scenarios_refuse_the_reserved_name_base(tmp_path: Path) -> None:
 def test_scenarios_found_a_blank_scenario_name(tmp_path: Path) -> None:
     scenarios = [["scenario", "contribution_ratio"], ["high", 0.045], [None, 0.05]]
     problem = only_problem(write(tmp_path / "in.xlsx", scenarios=scenarios))
-    assert str(problem) == (
+    assert english(problem) == (
         "scenarios!A3: found a blank scenario name — give every scenario a unique name"
     )
 
@@ -722,7 +729,7 @@ def test_found_no_scenario_named(tmp_path: Path) -> None:
     data = read_workbook(write(tmp_path / "in.xlsx", scenarios=scenarios))
     with pytest.raises(InputError) as caught:
         data.scenario("low")
-    assert [str(p) for p in caught.value.problems] == [
+    assert [english(p) for p in caught.value.problems] == [
         'scenarios!A:A: found no scenario named "low" — use one of: base, high'
     ]
 
@@ -731,11 +738,12 @@ def test_override_with_an_unknown_key_names_its_origin() -> None:
     """The web form and other callers pass raw overrides straight to apply_overrides."""
     base = Parameters(year=2020, contribution_ratio=0.04)
     with pytest.raises(InputError) as caught:
-        apply_overrides(base, {"bogus": 1, "contribution_ratio": "4%"}, "form")
-    assert [str(p) for p in caught.value.problems] == [
+        apply_overrides(base, {"bogus": 1, "contribution_ratio": "4 pct"}, "form")
+    assert [english(p) for p in caught.value.problems] == [
         'form: unknown parameter key "bogus" — use one of '
         + ", ".join(f.key for f in PARAMETER_FIELDS),
-        'form contribution_ratio: found "4%" — expected a fraction such as 0.04 (for 4%)',
+        'form contribution_ratio: found "4 pct" — expected a fraction such as 0.04 (for 4%), '
+        "at most 0.2",
     ]
 
 
@@ -779,9 +787,10 @@ def test_an_empty_scenarios_sheet_means_no_scenarios(tmp_path: Path) -> None:
 def test_found_a_value_above_the_ceiling(tmp_path: Path) -> None:
     """A figure in yuan typed into an 亿元 column would overflow the solver: refused here."""
     problem = only_problem(write(tmp_path / "in.xlsx", units(expenditure_100m=(1, 1e21))))
-    assert str(problem) == (
+    assert english(problem) == (
         f"{at('expenditure_100m', 1)}: found 1e+21, above the maximum 1e+06 in "
-        "expenditure_100m — expected a number in 亿元, above zero"
+        "expenditure_100m — expected a number in 亿元, above zero; "
+        "check the unit: this column is in 亿元"
     )
 
 

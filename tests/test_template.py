@@ -66,7 +66,7 @@ def test_parameters_sheet_lists_every_key_with_its_default(book: openpyxl.Workbo
     sheet = book["parameters"]
     assert [c.value for c in sheet[1]] == ["key", "value", "备注 Note"]
     rows = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
-    assert list(rows) == [f.key for f in PARAMETER_FIELDS]
+    assert list(rows) == [f.key for f in PARAMETER_FIELDS] + ["accept_unusual_figures"]
     assert rows["year"] is None
     assert rows["contribution_ratio"] is None
     assert rows["wage_base_share"] == 0.9
@@ -112,7 +112,7 @@ def test_decimal_ranges_match_the_data_dictionary(book: openpyxl.Workbook) -> No
         "decimal",
         "between",
         "0",
-        "1",
+        "0.2",
     )
     year = _validations(book["parameters"])["B2"]
     assert (year.type, year.formula1, year.formula2) == ("whole", "1990", "2100")
@@ -196,13 +196,16 @@ def test_untouched_template_fails_check_with_exactly_the_expected_problems(
 ) -> None:
     assert main(["check", str(template)]) == 2
     err = capsys.readouterr().err
-    assert err.splitlines() == [
-        "provinces!A2: found no pooling units — "
-        "enter one row per province (31 provinces plus the XPCC)",
-        "parameters!B2: found a blank cell for year — "
-        "expected a whole year such as 2020; fill it in",
-        "parameters!B3: found a blank cell for contribution_ratio — "
-        "expected a fraction such as 0.04 (for 4%); fill it in",
+    assert [line.split(" / ", 1)[1] for line in err.splitlines()] == [
+        "found no pooling units — enter one row per province (31 provinces plus the XPCC)",
+        "found a blank cell for year — expected a whole year such as 2020; fill it in",
+        "found a blank cell for contribution_ratio — "
+        "expected a fraction such as 0.04 (for 4%), at most 0.2; fill it in",
+    ]
+    assert [line.split(": ", 1)[0] for line in err.splitlines()] == [
+        "provinces!A2",
+        "parameters!B2",
+        "parameters!B3",
     ]
 
 
@@ -223,4 +226,4 @@ def test_the_shipped_template_matches_the_schema() -> None:
     header = [c.value for c in book["provinces"][1]]
     assert header == [f.label for f in PROVINCE_FIELDS]
     keys = [row[0] for row in book["parameters"].iter_rows(min_row=2, values_only=True)]
-    assert keys == [f.key for f in PARAMETER_FIELDS]
+    assert keys == [f.key for f in PARAMETER_FIELDS] + ["accept_unusual_figures"]
