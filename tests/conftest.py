@@ -1,11 +1,12 @@
 """Fixtures for the web tests: Debian's Chromium for Playwright, and a live server.
 
-Browser tests use the system ``/usr/bin/chromium`` (CI installs it), never a browser
-downloaded by Playwright. They fail, rather than skip, when it is missing.
+Browser tests use Debian's ``/usr/bin/chromium`` (``make test`` installs it), never a
+browser downloaded by Playwright. They fail, rather than skip, when it is missing.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -30,7 +31,13 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright: launch Debian's Chromium headless."""
+    """pytest-playwright: launch Debian's Chromium headless; fail when it is not there."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"Debian's chromium is missing at {CHROMIUM}: `make test` installs it as root, "
+            "or run apt-get install -y chromium",
+            pytrace=False,
+        )
     return {"executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
 
 
@@ -85,14 +92,10 @@ SAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "sample_2020.xlsx"
 
 
 @pytest.fixture(scope="session")
-def web_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped sample workbook (or the worked example while the sample is missing)."""
-    if SAMPLE.is_file():
-        return SAMPLE
-    from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
-
-    path = tmp_path_factory.mktemp("web") / "sample_2020.xlsx"
-    return write_workbook(path, WORKED_EXAMPLE, WORKED_PARAMETERS)
+def web_sample() -> Path:
+    """The shipped sample workbook: it ships, so a missing sample fails the tests."""
+    assert SAMPLE.is_file(), f"the shipped sample is missing: {SAMPLE}"
+    return SAMPLE
 
 
 @pytest.fixture(scope="session")

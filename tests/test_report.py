@@ -390,7 +390,6 @@ def test_caf_run_writes_a_workbook_that_matches_its_json(tmp_path: Path) -> None
     assert main([*args, "--force"], out=io.StringIO(), err=io.StringIO()) == 0
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="the shipped sample is not there yet")
 def test_the_shipped_sample(tmp_path: Path) -> None:
     data = read_workbook(SAMPLE)
     allocation = solve_scenario(data, data.scenarios[0])
