@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from model.schema import (
+    ACCEPT_UNUSUAL,
+    CONTRIBUTION_RATIO_MAX,
     PARAMETER_FIELDS,
     PROVINCE_FIELDS,
     Field,
@@ -70,7 +72,15 @@ def test_labels_are_unique() -> None:
 
 
 def test_fractions_are_bounded_by_one() -> None:
+    """Every share lies in 0..1; the contribution ratio is held tighter, at 0.2, since a
+    ratio above the pension contribution rate itself is a typo, not a policy."""
     for field in PROVINCE_FIELDS + PARAMETER_FIELDS:
         if field.fraction:
-            assert field.maximum == 1
+            expected = CONTRIBUTION_RATIO_MAX if field.key == "contribution_ratio" else 1
+            assert field.maximum == expected
             assert field.minimum == 0
+
+
+def test_every_field_says_what_it_expects_in_both_languages() -> None:
+    for field in (*PROVINCE_FIELDS, *PARAMETER_FIELDS, ACCEPT_UNUSUAL):
+        assert field.expected and field.expected_zh, field.key
