@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := inputs/sample_2020.xlsx
 
-.PHONY: run test lint types pytest bench screenshots screenshots-web template clean
+.PHONY: run test lint types pytest browser bench screenshots screenshots-web template clean
+
+# The browser tests launch Debian's Chromium from this path (tests/conftest.py).
+CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +29,21 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# Installs Debian's chromium when it is missing and we may (root, with apt-get); anywhere
+# else it stops here with one line saying what to install, rather than failing in pytest.
+CAN_INSTALL = $(and $(filter 0,$(shell id -u)),$(shell command -v apt-get 2>/dev/null))
+NO_CHROMIUM = the browser tests need Debian's chromium at $(CHROMIUM): install it as root \
+	with apt-get install -y chromium
+browser:
+ifeq ($(wildcard $(CHROMIUM)),)
+	$(if $(CAN_INSTALL),,$(error $(NO_CHROMIUM)))
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	@test -x $(CHROMIUM) || { echo "apt-get installed chromium, but not at $(CHROMIUM)"; exit 2; }
+endif
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
@@ -49,7 +65,7 @@ screenshots: $(STAMP)
 	@ls $(SHOT)-*.png
 
 # Screenshots of the web interface from the browser tests (headless Chromium).
-screenshots-web: $(STAMP)
+screenshots-web: $(STAMP) browser
 	CAF_SCREENSHOTS=reports/screenshots $(BIN)/pytest -q tests/test_web_browser.py
 
 template: $(STAMP)
