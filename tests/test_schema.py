@@ -1,4 +1,4 @@
-"""The data dictionary is consistent, and the README's input tables follow it."""
+"""The data dictionary is consistent, and docs/inputs.md's tables follow it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from model.schema import (
     normalise_header,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+INPUTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "inputs.md"
 
 
 def _row(field: Field) -> str:
@@ -33,9 +33,9 @@ def _row(field: Field) -> str:
 
 
 def _readme_table(name: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
+    text = INPUTS_DOC.read_text(encoding="utf-8")
     match = re.search(rf"<!-- input-table:{name} -->\n(.*?)<!-- /input-table -->", text, re.S)
-    assert match, f"README has no input-table:{name} block"
+    assert match, f"docs/inputs.md has no input-table:{name} block"
     return [line for line in match.group(1).splitlines()[2:] if line.strip()]
 
 
