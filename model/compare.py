@@ -18,7 +18,7 @@ import pandas as pd
 
 from model.equity import METRICS
 from model.inputs import FundData
-from model.results import BENEFICIARY, CONTRIBUTOR, STATUS_GAP, Allocation
+from model.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
 from model.runner import Runner
 from model.scenarios import Scenario
 
@@ -33,6 +33,7 @@ KPI_COLUMNS: tuple[str, ...] = (
     "unfunded_gap_100m",
     "net_contributors",
     "net_beneficiaries",
+    "roughly_even",
 )
 MATRIX_COLUMNS: tuple[str, ...] = (
     "net_transfer_100m",
@@ -132,7 +133,8 @@ class Comparison:
 
 
 def kpis(a: Allocation) -> dict[str, float]:
-    """The headline figures of one allocation for the KPI table."""
+    """The headline figures of one allocation for the KPI table; roles as the allocation
+    workbook counts them (``thresholds.ROUGHLY_EVEN_100m``)."""
     t = a.totals
     role = a.table["role"]
     return {
@@ -144,6 +146,7 @@ def kpis(a: Allocation) -> dict[str, float]:
         "unfunded_gap_100m": t["unfunded_gap_100m"],
         "net_contributors": int((role == CONTRIBUTOR).sum()),
         "net_beneficiaries": int((role == BENEFICIARY).sum()),
+        "roughly_even": int((role == EVEN).sum()),
     }
 
 

@@ -34,6 +34,7 @@ from model.report_cells import (
     put,
     text_cell,
 )
+from model.thresholds import ROUGHLY_EVEN_100m
 from model.xlsx import save_workbook
 
 KPI_LABELS: dict[str, str] = {
@@ -45,6 +46,7 @@ KPI_LABELS: dict[str, str] = {
     "unfunded_gap_100m": "资金缺口 Unfunded gap (亿元)",
     "net_contributors": "净上解省份数 Net contributors",
     "net_beneficiaries": "净受益省份数 Net beneficiaries",
+    "roughly_even": f"基本持平省份数 Roughly even (|net| ≤ {ROUGHLY_EVEN_100m:g}亿)",
 }
 MATRIX_SHEETS: dict[str, tuple[str, str]] = {
     "net_transfer_100m": ("net_transfer", MONEY),

@@ -33,9 +33,7 @@ from model.schema import (
     PROVINCE_BY_KEY,
     PROVINCE_FIELDS,
 )
-
-DUAL_TOLERANCE = 0.005
-"""Dual values that round to 0.00 are reported as zero."""
+from model.thresholds import DISPLAY_ZERO
 
 BAND_EDGES: dict[str, tuple[str, str, str, str]] = {
     "at_band_lower": (
@@ -242,7 +240,7 @@ def dual_lines(allocation: Allocation) -> list[Line]:
 def _unit_dual_lines(allocation: Allocation) -> list[Line]:
     *_, unit_zh, unit_en = DUAL_MEANING[allocation.dual_level]
     duals = allocation.table["full_payment_dual"].round(2) + 0.0
-    duals = duals.where(duals.abs() >= DUAL_TOLERANCE, 0.0)
+    duals = duals.where(duals.abs() >= DISPLAY_ZERO, 0.0)
     lines = []
     for value in sorted(set(duals[duals != 0]), reverse=True):
         zh, en = _names(allocation.table[duals == value])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from model.results import Allocation
+from model.thresholds import DISPLAY_ZERO
 
 QUARTERS: tuple[str, ...] = ("q1", "q2", "q3", "q4")
 ADVANCE_SHARE = 0.25
@@ -24,8 +25,6 @@ MONEY_KEYS: tuple[str, ...] = (
     *ADVANCE_KEYS,
     "settlement_100m",
 )
-DISPLAY_TOLERANCE_100m = 0.005
-"""A column total smaller than half the displayed cent is solver round-off: shown as 0."""
 
 
 def quarterly_schedule(
@@ -55,9 +54,10 @@ def quarterly_schedule(
 
 
 def schedule_totals(schedule: pd.DataFrame) -> dict[str, float]:
-    """Column totals of the money columns; the net columns sum to 0 as the fund balances."""
+    """Column totals of the money columns; the net columns sum to 0 as the fund balances,
+    so a total that would read ±0.00 (``thresholds.DISPLAY_ZERO``) is shown as 0."""
     totals = {}
     for key in MONEY_KEYS:
         total = float(schedule[key].sum())
-        totals[key] = 0.0 if abs(total) < DISPLAY_TOLERANCE_100m else total
+        totals[key] = 0.0 if abs(total) < DISPLAY_ZERO else total
     return totals

@@ -18,16 +18,35 @@ from model.inputs import Source
 from model.rule import RuleAllocation
 from model.scenarios import Parameters
 from model.schema import MONTHS_PER_YEAR
-from model.solve import ROUND_OFF, LevelOutcome, SolveOutcome, negligible
+from model.solve import LevelOutcome, SolveOutcome, negligible
+from model.thresholds import ROUGHLY_EVEN_100m
 
 STATUS_FULL = "full_payment"
 STATUS_GAP = "unfunded_gap"
 STATES: tuple[str, ...] = ("before", "rule", "optimized")
 
-EVEN_TOLERANCE_100m = 0.005
-"""A unit whose net transfer rounds to 0.00亿 counts as roughly even, neither contributor
-nor beneficiary, so every count matches what the workbook and the terminal show."""
 CONTRIBUTOR, BENEFICIARY, EVEN = "contributor", "beneficiary", "even"
+
+COMPUTED_MONEY: tuple[str, ...] = (
+    "contribution_100m",
+    "rule_allocation_100m",
+    "rule_net_transfer_100m",
+    "allocation_100m",
+    "net_transfer_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
+    "before_balance_100m",
+    "rule_closing_balance_100m",
+    "closing_balance_100m",
+    "floor_100m",
+    "band_lower_100m",
+    "band_upper_100m",
+    "rule_shortfall_100m",
+)
+"""The per-unit money columns the model computes (亿元): each is exactly 0 or at least
+``Allocation.round_off`` in size. The planner's own figures (expenditure, opening balance,
+local subsidy cap) are shown as they were typed."""
 
 PROVINCE_JSON_KEYS: tuple[str, ...] = (
     "code",
@@ -71,7 +90,10 @@ class Allocation:
         per_retiree_yuan: the statutory amount per retiree.
         levels: each lexicographic level's objective and termination.
         solver: solver name and version.
-        source: the input file.
+        source: the input file, with the reader's warnings.
+        round_off: the money (亿元) below which a figure is solver round-off,
+            ``solve.negligible`` of this model's money: every per-unit money figure of
+            ``table`` is either exactly 0 or at least this large.
     """
 
     scenario: str
@@ -89,11 +111,29 @@ class Allocation:
     source: Source
     overrides: tuple[tuple[str, Any], ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    round_off: float = 0.0
 
     @property
     def gap_units(self) -> list[str]:
-        """Codes of units left with an unfunded gap."""
+        """Codes of units left with an unfunded gap (above round-off)."""
         return list(self.table.index[self.table["unfunded_gap_100m"] > 0])
+
+    @property
+    def subsidised_units(self) -> list[str]:
+        """Codes of units given extra local or central subsidy (above round-off)."""
+        table = self.table
+        return list(table.index[(table["local_subsidy_100m"] + table["central_subsidy_100m"]) > 0])
+
+    @property
+    def deficit_units(self) -> list[str]:
+        """Codes of units that pay in full yet end the year below zero.
+
+        The full-payment floor is ``min(opening, 0)``: a unit that opened the year in
+        deficit may keep it, but never deepen it. Units left with a gap are not listed.
+        """
+        table = self.table
+        mask = (table["closing_balance_100m"] < 0) & (table["unfunded_gap_100m"] <= 0)
+        return list(table.index[mask])
 
     def to_json(self) -> dict[str, Any]:
         """The JSON result of interfaces.md, with exactly its keys."""
@@ -136,29 +176,49 @@ def extract(
 ) -> Allocation:
     """Turn a solve outcome into an ``Allocation``: every reported figure, computed once.
 
+    Round-off is never policy: the solver's decisions below ``solve.negligible`` of this
+    model's money are set to exactly 0 first, every per-unit figure is derived from the
+    cleaned decisions (so closing = before − contribution + a + l + g holds row by row in
+    the report), and every derived money figure below the threshold is 0 as well
+    (``COMPUTED_MONEY``). The fund balance Σ a = Σ contribution then holds within the
+    crumbs removed, a few 1e-9 of the money.
+
     The status follows the gap level's optimum: an unfunded gap is reported whenever the
-    least total gap exceeds ``solve.negligible`` (round-off at this money scale), however
-    thinly it is spread over units. A unit's gap is its shortfall ``max(0, floor −
-    closing)``, so closing + gap ≥ floor holds exactly in the report even where a later
-    level moved a sliver of gap between units within the held tolerance. Per-unit values
-    below ``solve.ROUND_OFF`` are shown as exactly 0.
+    least total gap exceeds the same threshold, however thinly it is spread over units. A
+    unit's gap is its shortfall ``max(0, floor − closing)``, so closing + gap ≥ floor holds
+    in the report even where a later level moved a sliver of gap between units within the
+    held tolerance.
     """
     threshold = negligible(coeffs.money_scale)
-
-    def clean(values: np.ndarray) -> np.ndarray:
-        return np.where(np.abs(values) < ROUND_OFF, 0.0, values)
-
-    transfer = outcome.values["transfer"]
-    local = clean(outcome.values["local_subsidy"])
-    central = clean(outcome.values["central_subsidy"])
-    held_plus = coeffs.held + transfer + local + central
-    has_gap = outcome.level(LEVEL_GAP).objective > threshold
-    shortfall = clean(np.maximum(0.0, coeffs.floor - held_plus))
-    gap = shortfall if has_gap else np.zeros_like(shortfall)
-    exp = coeffs.expenditure
+    transfer = clean(outcome.values["transfer"], threshold)
+    local = clean(outcome.values["local_subsidy"], threshold)
+    central = clean(outcome.values["central_subsidy"], threshold)
     closing = coeffs.held + transfer + local + central
+    has_gap = outcome.level(LEVEL_GAP).objective > threshold
+    shortfall = np.maximum(0.0, coeffs.floor - closing)
+    gap = shortfall if has_gap else np.zeros_like(shortfall)
     rule_closing = coeffs.held + coeffs.rule_allocation
     banded = parameters.max_rule_deviation is not None
+    money = {
+        "contribution_100m": coeffs.contribution,
+        "rule_allocation_100m": coeffs.rule_allocation,
+        "rule_net_transfer_100m": coeffs.rule_allocation - coeffs.contribution,
+        "allocation_100m": transfer,
+        "net_transfer_100m": transfer - coeffs.contribution,
+        "local_subsidy_100m": local,
+        "central_subsidy_100m": central,
+        "unfunded_gap_100m": gap,
+        "before_balance_100m": coeffs.before,
+        "rule_closing_balance_100m": rule_closing,
+        "closing_balance_100m": closing,
+        "floor_100m": coeffs.floor,
+        "band_lower_100m": coeffs.lower,
+        "band_upper_100m": coeffs.upper,
+        "rule_shortfall_100m": np.maximum(0.0, coeffs.floor - rule_closing),
+    }
+    reported = {
+        key: clean(np.asarray(money[key], dtype=float), threshold) for key in COMPUTED_MONEY
+    }
     columns: dict[str, object] = {"code": list(coeffs.codes)}
     for key in (
         "name_zh",
@@ -171,33 +231,20 @@ def extract(
         "opening_balance_100m",
     ):
         columns[key] = units[key].to_numpy()
+    exp = coeffs.expenditure
+    columns.update(reported)
     columns.update(
         {
-            "contribution_100m": coeffs.contribution,
-            "rule_allocation_100m": coeffs.rule_allocation,
-            "rule_net_transfer_100m": coeffs.rule_allocation - coeffs.contribution,
-            "allocation_100m": transfer,
-            "net_transfer_100m": transfer - coeffs.contribution,
-            "local_subsidy_100m": local,
-            "central_subsidy_100m": central,
-            "unfunded_gap_100m": gap,
-            "before_balance_100m": coeffs.before,
-            "rule_closing_balance_100m": rule_closing,
-            "closing_balance_100m": closing,
-            "floor_100m": coeffs.floor,
-            "band_lower_100m": coeffs.lower,
-            "band_upper_100m": coeffs.upper,
-            "months_before": MONTHS_PER_YEAR * coeffs.before / exp,
-            "months_rule": MONTHS_PER_YEAR * rule_closing / exp,
-            "months_optimized": MONTHS_PER_YEAR * closing / exp,
+            "months_before": MONTHS_PER_YEAR * reported["before_balance_100m"] / exp,
+            "months_rule": MONTHS_PER_YEAR * reported["rule_closing_balance_100m"] / exp,
+            "months_optimized": MONTHS_PER_YEAR * reported["closing_balance_100m"] / exp,
             "full_payment_dual": np.asarray(outcome.full_payment_dual, dtype=float) + 0.0,
-            "rule_shortfall_100m": np.maximum(0.0, coeffs.floor - rule_closing),
             "at_local_cap": (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold),
             "at_band_lower": banded & (transfer <= coeffs.lower + threshold),
             "at_band_upper": banded & (transfer >= coeffs.upper - threshold),
             "at_floor": closing + gap <= coeffs.floor + threshold,
-            "role": roles(transfer - coeffs.contribution),
-            "rule_role": roles(coeffs.rule_allocation - coeffs.contribution),
+            "role": roles(reported["net_transfer_100m"]),
+            "rule_role": roles(reported["rule_net_transfer_100m"]),
             "input_row": (
                 units["input_row"].to_numpy()
                 if "input_row" in units
@@ -206,17 +253,16 @@ def extract(
         }
     )
     table = pd.DataFrame(columns, index=pd.Index(coeffs.codes, name="code"))
-    total_gap = float(gap.sum())
+    net = reported["net_transfer_100m"]
+    rule_net = reported["rule_net_transfer_100m"]
     totals = {
         "fund_100m": float(coeffs.fund),
-        "unfunded_gap_100m": total_gap,
-        "local_subsidy_100m": float(local.sum()),
-        "central_subsidy_100m": float(central.sum()),
-        "moved_100m": float(np.clip(transfer - coeffs.contribution, 0, None).sum()),
-        "rule_moved_100m": float(
-            np.clip(coeffs.rule_allocation - coeffs.contribution, 0, None).sum()
-        ),
-        "rule_shortfall_100m": float(table["rule_shortfall_100m"].sum()),
+        "unfunded_gap_100m": float(reported["unfunded_gap_100m"].sum()),
+        "local_subsidy_100m": float(reported["local_subsidy_100m"].sum()),
+        "central_subsidy_100m": float(reported["central_subsidy_100m"].sum()),
+        "moved_100m": float(np.clip(net, 0, None).sum()),
+        "rule_moved_100m": float(np.clip(rule_net, 0, None).sum()),
+        "rule_shortfall_100m": float(reported["rule_shortfall_100m"].sum()),
     }
     central_binding = (
         coeffs.central_budget > 0
@@ -228,7 +274,14 @@ def extract(
         status=STATUS_GAP if has_gap else STATUS_FULL,
         table=table,
         totals=totals,
-        equity=_equity(units, coeffs, rule, transfer, local, central),
+        equity=_equity(
+            units,
+            coeffs,
+            rule,
+            reported["allocation_100m"],
+            reported["local_subsidy_100m"],
+            reported["central_subsidy_100m"],
+        ),
         fund_dual=outcome.fund_dual,
         dual_level=outcome.dual_level,
         central_budget_binding=bool(central_binding),
@@ -238,15 +291,25 @@ def extract(
         source=source,
         overrides=overrides,
         timings=dict(outcome.timings),
+        round_off=threshold,
     )
 
 
+def clean(values: np.ndarray, threshold: float) -> np.ndarray:
+    """``values`` with every entry smaller in size than ``threshold`` set to exactly 0
+    (never −0.0): solver round-off is not policy."""
+    return np.where(np.abs(values) < threshold, 0.0, values) + 0.0
+
+
 def roles(net: np.ndarray) -> np.ndarray:
-    """``contributor``, ``beneficiary`` or ``even`` for each net transfer."""
+    """``contributor`` (net < −5亿), ``beneficiary`` (net > +5亿) or ``even`` (roughly
+    even) for each net transfer: ``thresholds.ROUGHLY_EVEN_100m``, as every surface
+    counts them (domain.md §7)."""
+    net = np.asarray(net, dtype=float)
     return np.where(
-        net < -EVEN_TOLERANCE_100m,
+        net < -ROUGHLY_EVEN_100m,
         CONTRIBUTOR,
-        np.where(net > EVEN_TOLERANCE_100m, BENEFICIARY, EVEN),
+        np.where(net > ROUGHLY_EVEN_100m, BENEFICIARY, EVEN),
     )
 
 

@@ -30,26 +30,29 @@ from model.formulation import LEVEL_EQUITY, LEVEL_GAP, LEVEL_SUBSIDY, LEVELS
 RELATIVE_TOLERANCE = 1e-9
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
 the money in the model (Σ expenditure) for money levels, so the tolerance scales with the
-data, and ``max(1, |f*|)`` for the equity level, which is in months. It is kept a hundred
-times below ``negligible(scale)``, so the crumbs a later level may take from an earlier
-one's tolerance (say a 0.0001亿 gap traded for 0.0001亿 less subsidy) never decide the
-status."""
+data, and ``max(1, |f*|)`` for the equity level, which is in months. Later levels may take
+those crumbs (say a 0.0001亿 gap traded for 0.0001亿 less subsidy), so ``negligible`` is
+set well above what all the levels together can leave."""
 
 ABSOLUTE_TOLERANCE = 1e-7
 """Above HiGHS's own feasibility tolerance, so a held level never makes the next infeasible."""
 
-GAP_THRESHOLD = 1e-7
-"""Money below ``negligible(scale)`` is solver round-off: a level-one optimum above it is a
-real unfunded gap; below it the run is reported as full payment."""
-
-ROUND_OFF = 1e-5
-"""Per-unit money (亿元) below this is solver round-off and reported as exactly 0: a
-hundred times HiGHS's feasibility tolerance, and far below what a report shows (0.01)."""
+GAP_THRESHOLD = 10 * len(LEVELS) * RELATIVE_TOLERANCE
+"""The relative part of ``negligible`` (5e-8): ten times the slack every level together
+may leave, so no crumb of it survives; and no larger, so that real money spread over many
+small units (50 counties each 0.0025亿 short in a 30,000亿 model) is still reported."""
 
 
 def negligible(scale: float) -> float:
-    """``GAP_THRESHOLD × scale`` plus a hundred times ``ABSOLUTE_TOLERANCE``: always well
-    above the slack a held level leaves, however small the model's money."""
+    """The one test of what money is zero: ``GAP_THRESHOLD × scale`` plus a hundred times
+    ``ABSOLUTE_TOLERANCE``, where ``scale`` is the money in the model
+    (``Coefficients.money_scale``).
+
+    A level-one optimum above it is a real unfunded gap, below it the run is full payment;
+    ``results.extract`` reports every per-unit money figure below it as exactly 0, so a
+    unit needs subsidy or has a gap only above it. For the national data (about 40,000亿
+    of expenditure) it is 0.002亿, below the 0.01亿 a report shows.
+    """
     return GAP_THRESHOLD * scale + 100 * ABSOLUTE_TOLERANCE
 
 

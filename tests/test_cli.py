@@ -53,8 +53,10 @@ def test_run_json_has_exactly_the_interface_keys(tmp_path: Path) -> None:
     assert all(set(p) == PROVINCE_KEYS for p in result["provinces"])
     assert all(isinstance(p["code"], str) for p in result["provinces"])
     assert set(result["equity"]) == {"before", "rule", "optimized"}
+    # Each allocation is cleaned of solver round-off (a crumb of 0.0001亿 is reported as 0),
+    # so the fund balances within those crumbs: far below what any report shows.
     fund = sum(p["allocation_100m"] for p in result["provinces"])
-    assert fund == pytest.approx(result["totals"]["fund_100m"], rel=1e-9)
+    assert fund == pytest.approx(result["totals"]["fund_100m"], rel=1e-7)
 
 
 def test_compare_json_wraps_one_result_per_scenario(tmp_path: Path) -> None:

@@ -16,13 +16,19 @@ from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from model import __version__
+from model.narrative import ROLE_LABELS
+from model.results import BENEFICIARY, CONTRIBUTOR, EVEN
 from model.schema import PARAMETER_FIELDS
+from model.thresholds import DISPLAY_ZERO, ROUGHLY_EVEN_100m
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATUS_LABELS = {
     "full_payment": ("全额发放有保障", "Full payment guaranteed"),
     "unfunded_gap": ("存在资金缺口", "Unfunded gap remains"),
 }
+ROLE_CLASSES = {CONTRIBUTOR: "neg", BENEFICIARY: "pos", EVEN: "zero"}
+"""A net transfer is coloured by its role (``thresholds.ROUGHLY_EVEN_100m``), as in the
+workbook, so a few 亿 either way read as even rather than as a gain or a loss."""
 SHORT_STATUS_LABELS = {
     "full_payment": ("足额", "Full"),
     "unfunded_gap": ("缺口", "Gap"),
@@ -56,8 +62,8 @@ def breakable(text: Any) -> Markup:
 
 
 def sign_class(value: Any) -> str:
-    """A CSS class for positive and negative figures."""
-    if value is None or abs(value) < 0.005:
+    """A CSS class for positive and negative figures; one that reads 0.00 has none."""
+    if value is None or abs(value) < DISPLAY_ZERO:
         return "zero"
     return "pos" if value > 0 else "neg"
 
@@ -76,6 +82,9 @@ def _environment() -> Environment:
         parameter_fields=PARAMETER_FIELDS,
         status_labels=STATUS_LABELS,
         short_status_labels=SHORT_STATUS_LABELS,
+        role_labels=ROLE_LABELS,
+        role_classes=ROLE_CLASSES,
+        roughly_even=ROUGHLY_EVEN_100m,
         parameter_labels={f.key: f.label for f in PARAMETER_FIELDS},
     )
     return env
