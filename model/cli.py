@@ -131,12 +131,26 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     from model.inputs import read_workbook
 
     data = read_workbook(args.workbook)
+    units, scenarios = len(data.units), len(data.scenarios)
     print(
-        f"{args.workbook}: valid — {len(data.units)} units, year {data.parameters.year}, "
-        f"{len(data.scenarios)} scenario(s)",
+        f"{args.workbook}: valid — {units} unit{'s' if units != 1 else ''}, year "
+        f"{data.parameters.year}, {scenarios} scenario{'s' if scenarios != 1 else ''}",
         file=out,
     )
+    for line in warning_lines(data.source.warnings):
+        print(line, file=out)
     return EXIT_OK
+
+
+def warning_lines(warnings: Sequence[Problem]) -> list[str]:
+    """The reader's warnings under a heading, one line each (Chinese first); none, nothing.
+
+    They never stop a run, so they are printed on the normal output, before anything else
+    the command says, where the planner reads first.
+    """
+    if not warnings:
+        return []
+    return ["请核对 / Please check:", *(f"  {warning}" for warning in warnings)]
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
@@ -157,7 +171,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     write_allocation_workbook(allocation, args.out, force=args.force)
     if args.json_out:
         write_json(allocation.to_json(), args.json_out, force=args.force)
-    for line in summary_lines(allocation):
+    for line in [*warning_lines(data.source.warnings), *summary_lines(allocation)]:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
     return EXIT_GAP if allocation.status == "unfunded_gap" else EXIT_OK
@@ -204,7 +218,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     write_comparison_workbook(comparison, args.out, force=args.force)
     if args.json_out:
         write_json(comparison.to_json(), args.json_out, force=args.force)
-    for line in comparison_lines(comparison):
+    for line in [*warning_lines(data.source.warnings), *comparison_lines(comparison)]:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
     return EXIT_GAP if comparison.any_gap else EXIT_OK
@@ -238,7 +252,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _money(value: float) -> str:
-    return f"{value:,.2f}亿"
+    from model.narrative import _yi
+
+    return _yi(value)
 
 
 def _months(value: float | None) -> str:
@@ -246,26 +262,33 @@ def _months(value: float | None) -> str:
 
 
 def summary_lines(allocation: object) -> list[str]:
-    """A short readable summary of one allocation for the terminal."""
+    """A short readable summary of one allocation for the terminal.
+
+    Counts and roles are the workbook's (``narrative.headline_counts``); a line with
+    nothing to say (no roughly even unit, no subsidy) is left out.
+    """
+    from model.narrative import deficit_sentence, headline_counts, plural
     from model.results import Allocation
+    from model.thresholds import ROUGHLY_EVEN_100m
 
     assert isinstance(allocation, Allocation)
     a = allocation
     table = a.table
     t = a.totals
-    payers = table[table["role"] == "contributor"].sort_values("net_transfer_100m")
-    receivers = table[table["role"] == "beneficiary"].sort_values(
-        "net_transfer_100m", ascending=False
-    )
+    counts = headline_counts(a)
 
-    def names(frame: object, limit: int = 5) -> str:
-        rows = frame.head(limit)  # type: ignore[attr-defined]
+    def names(frame: Any, limit: int = 5) -> str:
+        rows = frame.head(limit)
         listed = ", ".join(
             f"{r.name_en or r.name_zh} {r.net_transfer_100m:+,.2f}" for r in rows.itertuples()
         )
-        more = len(frame) - limit  # type: ignore[arg-type]
+        more = len(frame) - limit
         return listed + (f" and {more} more" if more > 0 else "")
 
+    by_net = table.sort_values("net_transfer_100m")
+    payers = by_net[by_net["role"] == "contributor"]
+    receivers = by_net[by_net["role"] == "beneficiary"].iloc[::-1]
+    even = by_net[by_net["role"] == "even"]
     p = a.parameters
     lines = [
         f"caf {a.scenario}: year {p.year}, ratio {p.contribution_ratio:g}, "
@@ -274,19 +297,38 @@ def summary_lines(allocation: object) -> list[str]:
         + f", reserve floor {p.reserve_months_floor:g} months",
         f"Fund {_money(t['fund_100m'])}; {_money(t['moved_100m'])} moves between units "
         f"(rule: {_money(t['rule_moved_100m'])}).",
+        f"Roles (|net| ≤ {ROUGHLY_EVEN_100m:g}亿 is roughly even): "
+        f"{plural(counts['contributors'], 'net contributor')}, "
+        f"{plural(counts['beneficiaries'], 'net beneficiary', 'net beneficiaries')}, "
+        f"{counts['even']} roughly even; under the statutory rule "
+        f"{counts['rule_contributors']}, {counts['rule_beneficiaries']} and "
+        f"{counts['rule_even']}.",
         f"Net contributors ({len(payers)}): {names(payers)}.",
         f"Net beneficiaries ({len(receivers)}): {names(receivers)}.",
-        f"Extra subsidy: local {_money(t['local_subsidy_100m'])}, "
-        f"central {_money(t['central_subsidy_100m'])}.",
     ]
+    if len(even):
+        lines.append(f"Roughly even ({len(even)}): {names(even)}.")
+    if counts["subsidised"]:
+        subsidy = t["local_subsidy_100m"] + t["central_subsidy_100m"]
+        lines.append(
+            f"Extra subsidy {_money(subsidy)} in {plural(counts['subsidised'], 'unit')}: "
+            f"local {_money(t['local_subsidy_100m'])}, "
+            f"central {_money(t['central_subsidy_100m'])}."
+        )
     if a.status == "unfunded_gap":
         gaps = table[table["unfunded_gap_100m"] > 0]
         listed = ", ".join(
             f"{r.name_en or r.name_zh} {r.unfunded_gap_100m:,.2f}" for r in gaps.itertuples()
         )
-        lines.append(f"UNFUNDED GAP {_money(t['unfunded_gap_100m'])}: {listed}.")
+        lines.append(
+            f"UNFUNDED GAP {_money(t['unfunded_gap_100m'])}"
+            + (f": {listed}." if listed else ", below round-off in every unit.")
+        )
     else:
-        lines.append(f"Full payment guaranteed in all {len(table)} units.")
+        lines.append(f"Full payment guaranteed in all {plural(len(table), 'unit')}.")
+    deficit = deficit_sentence(a)
+    if deficit is not None:
+        lines.extend(deficit)
     worst = {s: a.equity[s]["months_min"].value for s in ("before", "rule", "optimized")}
     spread = {s: a.equity[s]["months_range"].value for s in ("before", "rule", "optimized")}
     lines.append(

@@ -8,11 +8,14 @@ sheet's sentences live in ``model.diagnostics``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
+from model.errors import Problem
 from model.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
+from model.thresholds import DISPLAY_ZERO, ROUGHLY_EVEN_100m
 
 Line = tuple[str, str]
 """One sentence as ``(Chinese, English)``."""
@@ -23,7 +26,7 @@ NAME_LIMIT = 5
 ROLE_LABELS: dict[str, str] = {
     CONTRIBUTOR: "净上解 Contributor",
     BENEFICIARY: "净受益 Beneficiary",
-    EVEN: "基本持平 Even",
+    EVEN: "基本持平 Roughly even",
 }
 
 IMBALANCE_SENTENCE: dict[str, tuple[str, str, str]] = {
@@ -45,12 +48,20 @@ IMBALANCE_SENTENCE: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _decimals(value: float) -> int:
+    """Two decimals; money that is not zero yet would read 0.00 keeps two significant
+    digits (0.0025), so a sentence never calls real money 0.00."""
+    if 0 < abs(value) < DISPLAY_ZERO:
+        return 1 - math.floor(math.log10(abs(value)))
+    return 2
+
+
 def _yi(value: float) -> str:
-    return f"{value + 0.0:,.2f}亿"
+    return f"{value + 0.0:,.{_decimals(value)}f}亿"
 
 
 def _signed(value: float) -> str:
-    return f"{value + 0.0:+,.2f}亿"
+    return f"{value + 0.0:+,.{_decimals(value)}f}亿"
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -117,19 +128,20 @@ def headline_counts(allocation: Allocation) -> dict[str, int]:
     """Unit counts for the summary's headline figures.
 
     Keys: ``contributors``, ``beneficiaries`` and ``even`` (optimised), the same with a
-    ``rule_`` prefix (statutory), ``subsidised`` (any extra subsidy), ``gap_units``, ``units``.
+    ``rule_`` prefix (statutory), ``subsidised`` (extra subsidy above round-off),
+    ``gap_units``, ``deficit_units`` (paid in full but below zero at year end), ``units``.
     """
     table = allocation.table
     optimised = unit_roles(allocation)
     rule = table["rule_role"]
-    subsidy = table["local_subsidy_100m"] + table["central_subsidy_100m"]
     counts = {"units": len(table)}
     for prefix, roles in (("", optimised), ("rule_", rule)):
         counts[prefix + "contributors"] = int((roles == CONTRIBUTOR).sum())
         counts[prefix + "beneficiaries"] = int((roles == BENEFICIARY).sum())
         counts[prefix + "even"] = int((roles == EVEN).sum())
-    counts["subsidised"] = int((subsidy > 0).sum())
+    counts["subsidised"] = len(allocation.subsidised_units)
     counts["gap_units"] = len(allocation.gap_units)
+    counts["deficit_units"] = len(allocation.deficit_units)
     return counts
 
 
@@ -145,14 +157,22 @@ def gap_names(allocation: Allocation) -> Line:
 
 
 def summary_sentences(allocation: Allocation) -> list[Line]:
-    """Five plain sentences saying what happened, as ``(Chinese, English)`` pairs."""
-    return [
+    """Plain sentences saying what happened, as ``(Chinese, English)`` pairs.
+
+    A sentence with nothing to say is left out: the subsidy sentence when no unit needs
+    subsidy above round-off, the deficit sentence when every unit ends the year at or
+    above zero.
+    """
+    sentences = [
         _status_sentence(allocation),
+        deficit_sentence(allocation),
         _fund_sentence(allocation),
         _transfer_sentence(allocation),
+        _rule_roles_sentence(allocation),
         _subsidy_sentence(allocation),
         _imbalance_sentence(allocation),
     ]
+    return [line for line in sentences if line is not None]
 
 
 def _status_sentence(allocation: Allocation) -> Line:
@@ -160,16 +180,44 @@ def _status_sentence(allocation: Allocation) -> Line:
     if allocation.status != STATUS_GAP:
         return (
             f"全部{n}个统筹单位均可保证养老金按时足额发放。",
-            f"Full payment is guaranteed in all {n} units.",
+            f"Full payment is guaranteed in all {plural(n, 'unit')}.",
         )
     table = allocation.table
     gaps = table[table["unfunded_gap_100m"] > 0].sort_values("unfunded_gap_100m", ascending=False)
     zh, en = _names(gaps)
     total = allocation.totals["unfunded_gap_100m"]
+    if not en:
+        return (
+            "无法保证全额发放：仍有少量未弥补缺口，分散在各单位，每个单位均不足舍入误差。",
+            "Full payment cannot be guaranteed: a small unfunded gap remains, spread so "
+            "thinly over the units that no single unit's share is above round-off.",
+        )
     return (
         f"无法保证全额发放：{join_zh(zh)}仍有{_yi(total)}元养老金缺口。",
         f"Full payment cannot be guaranteed: an unfunded gap of {_yi(total)} remains in "
         f"{join_en(en)}.",
+    )
+
+
+def deficit_sentence(allocation: Allocation) -> Line | None:
+    """Why "full payment" can sit beside a negative year-end balance (domain.md §7).
+
+    Names every unit paid in full that still ends the year below zero, with its balance;
+    None when there is none.
+    """
+    codes = allocation.deficit_units
+    if not codes:
+        return None
+    rows = list(allocation.table.loc[codes].sort_values("closing_balance_100m").itertuples())
+    zh = join_zh([f"{r.name_zh}（{_yi(r.closing_balance_100m)}元）" for r in rows], len(rows))
+    en = join_en([f"{name_en(r)} ({_yi(r.closing_balance_100m)})" for r in rows], len(rows))
+    verb = "ends" if len(rows) == 1 else "end"
+    return (
+        f"{zh}年末结余仍为负数，但养老金照常足额发放：足额发放的底线是min(年初结余, 0)，"
+        "已有的赤字可以延续，但不得加深。",
+        f"{en} {verb} the year below zero yet still pays pensions in full: the "
+        "full-payment floor min(opening, 0) lets an existing deficit persist but never "
+        "deepen.",
     )
 
 
@@ -192,23 +240,58 @@ def _transfer_sentence(allocation: Allocation) -> Line:
     takers = table[roles == BENEFICIARY].sort_values("net_transfer_100m", ascending=False)
     givers = table[roles == CONTRIBUTOR].sort_values("net_transfer_100m")
     if takers.empty or givers.empty:
-        return ("各单位之间没有资金净调剂。", "No money moves between units.")
+        return (
+            f"各单位之间没有超过{ROUGHLY_EVEN_100m:g}亿元的净调剂。",
+            f"No unit's net transfer exceeds {ROUGHLY_EVEN_100m:g}亿 either way.",
+        )
     top = takers.head(2)
     zh, en = _names(top)
     amounts = [_signed(v) for v in top["net_transfer_100m"]]
     giver = givers.iloc[0]
-    givers_en = _count_phrase(counts["contributors"], "net contributor")
-    takers_en = _count_phrase(counts["beneficiaries"], "net beneficiary", "net beneficiaries")
     receive = (
         "receive the largest net transfers" if len(top) > 1 else "receives the largest net transfer"
     )
     return (
-        f"{counts['contributors']}个单位净上解、{counts['beneficiaries']}个单位净受益；"
-        f"{join_zh(zh)}获得的净调剂最多（{'、'.join(amounts)}），"
+        f"{_roles_zh(counts)}；{join_zh(zh)}获得的净调剂最多（{'、'.join(amounts)}），"
         f"{giver['name_zh']}净上解最多（{_signed(giver['net_transfer_100m'])}）。",
-        f"{givers_en} and {takers_en}; {join_en(en)} {receive} "
+        f"{_roles_en(counts)}; {join_en(en)} {receive} "
         f"({' and '.join(amounts)}), and {name_en(giver)} hands up the most "
         f"({_signed(giver['net_transfer_100m'])}).",
+    )
+
+
+def _rule_roles_sentence(allocation: Allocation) -> Line:
+    """The statutory rule's split, counted with the same 5亿 threshold as the optimised one
+    (the published 2020 split is 7 / 22 / 3)."""
+    counts = headline_counts(allocation)
+    return (
+        f"按法定规则，{_roles_zh(counts, 'rule_')}。",
+        f"Under the statutory rule, {_roles_en(counts, 'rule_')}.",
+    )
+
+
+def _roles_zh(counts: dict[str, int], prefix: str = "") -> str:
+    text = (
+        f"{counts[prefix + 'contributors']}个单位净上解、"
+        f"{counts[prefix + 'beneficiaries']}个单位净受益"
+    )
+    if counts[prefix + "even"]:
+        text += (
+            f"、{counts[prefix + 'even']}个单位基本持平（净调剂在±{ROUGHLY_EVEN_100m:g}亿元以内）"
+        )
+    return text
+
+
+def _roles_en(counts: dict[str, int], prefix: str = "") -> str:
+    givers = _count_phrase(counts[prefix + "contributors"], "net contributor")
+    takers = _count_phrase(counts[prefix + "beneficiaries"], "net beneficiary", "net beneficiaries")
+    if not counts[prefix + "even"]:
+        return f"{givers} and {takers}"
+    even = counts[prefix + "even"]
+    verb = "is" if even == 1 else "are"
+    return (
+        f"{givers}, {takers} and {plural(even, 'unit')} {verb} roughly even "
+        f"(net within ±{ROUGHLY_EVEN_100m:g}亿)"
     )
 
 
@@ -219,20 +302,19 @@ def _count_phrase(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} units are {nouns or noun + 's'}"
 
 
-def _subsidy_sentence(allocation: Allocation) -> Line:
+def _subsidy_sentence(allocation: Allocation) -> Line | None:
+    """Where extra subsidy goes; None when no unit needs any above round-off."""
     t = allocation.totals
     local, central = t["local_subsidy_100m"], t["central_subsidy_100m"]
-    if local + central <= 0:
-        return (
-            "无需追加地方或中央财政补助。",
-            "No extra local or central fiscal subsidy is needed.",
-        )
-    table = allocation.table
     n = headline_counts(allocation)["subsidised"]
+    if n == 0:
+        return None
+    table = allocation.table
     capped_zh, capped_en = _names(table[table["at_local_cap"]])
     zh = f"需追加财政补助{_yi(local + central)}元，涉及{n}个单位：地方{_yi(local)}元"
     en = (
-        f"Extra fiscal subsidy of {_yi(local + central)} is needed in {n} units: local {_yi(local)}"
+        f"Extra fiscal subsidy of {_yi(local + central)} is needed in {plural(n, 'unit')}: "
+        f"local {_yi(local)}"
     )
     if capped_en:
         zh += f"（{join_zh(capped_zh)}已达上限）"
@@ -248,4 +330,36 @@ def _imbalance_sentence(allocation: Allocation) -> Line:
         f"{zh_label}：调剂前、按规则、优化后分别为{zh}个月。",
         f"{en_label} is {_months(values[0])} months before adjustment, {_months(values[1])} "
         f"under the statutory rule and {_months(values[2])} optimised.",
+    )
+
+
+# --- input warnings ------------------------------------------------------------------------
+
+
+def warning_line(warning: Problem) -> Line:
+    """A reader's warning as ``(Chinese, English)``, each starting with its location.
+
+    A warning not yet translated shows its English in both places rather than a blank.
+    """
+    english = f"{warning.where}: {warning.en}"
+    if not warning.what_zh:
+        return english, english
+    return f"{warning.where}：{warning.zh}", english
+
+
+def warning_lines(allocation: Allocation) -> list[Line]:
+    """Every warning the reader raised about the input, in reading order."""
+    return [warning_line(w) for w in allocation.source.warnings]
+
+
+WARNING_HEADING: Line = ("请核对", "Please check")
+"""The heading above the reader's warnings on every surface."""
+
+
+def warning_banner(count: int) -> Line:
+    """The workbook's one-line alert, at the top of its summary, to ``count`` warnings."""
+    return (
+        f"请核对：读取输入时有{count}条提醒（数据可能有误），见diagnostics表开头。",
+        f"Please check: reading the input raised {plural(count, 'warning')} (figures that "
+        "may be slips), listed at the top of the diagnostics sheet.",
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
@@ -51,7 +51,7 @@ from model.report_cells import (
     text_cell,
     wrapped,
 )
-from model.report_charts import add_charts
+from model.report_charts import CHARTS, ChartSpec, add_charts
 from model.results import BENEFICIARY, CONTRIBUTOR, STATES, STATUS_GAP, Allocation
 from model.schema import PARAMETER_FIELDS
 from model.xlsx import atomic_path, refuse_overwrite, save_workbook
@@ -68,6 +68,8 @@ ROLE_FILLS: dict[str, PatternFill] = {
     CONTRIBUTOR: PatternFill("solid", fgColor="FCE4D6"),
     BENEFICIARY: PatternFill("solid", fgColor="E2EFDA"),
 }
+WARNING_FONT = Font(bold=True, color="9C0006")
+WARNING_FILL = PatternFill("solid", fgColor="FFC7CE")
 STATE_LABELS: dict[str, str] = {
     "before": "调剂前 Before",
     "rule": "按规则 Rule",
@@ -175,7 +177,7 @@ def write_allocation_workbook(
 
 
 def allocation_workbook(allocation: Allocation, generated: datetime | None = None) -> Workbook:
-    """The six sheets and three charts of the allocation workbook, in memory."""
+    """The six sheets and (up to) three charts of the allocation workbook, in memory."""
     workbook = Workbook()
     summary = workbook.active
     assert summary is not None
@@ -189,10 +191,17 @@ def allocation_workbook(allocation: Allocation, generated: datetime | None = Non
     _run_info(sheets[5], allocation, generated or datetime.now(UTC))
     columns = {c.key: i for i, c in enumerate(ALLOCATION_COLUMNS, start=1)}
     width_cm = sum(7 * w + 5 for w in SUMMARY_WIDTHS) / 96 * 2.54
-    add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm)
+    specs = [spec for spec in CHARTS if _has_values(allocation, spec)]
+    add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm, specs)
     for sheet in sheets:
         print_setup(sheet)
     return workbook
+
+
+def _has_values(a: Allocation, spec: ChartSpec) -> bool:
+    """Whether a chart has anything to show: a chart of nothing but zeros is left out
+    (per-unit money is already 0 below round-off, so a crumb never draws a chart)."""
+    return bool((a.table[list(spec.keys)] != 0).to_numpy().any())
 
 
 # --- sheets --------------------------------------------------------------------------------
@@ -209,11 +218,23 @@ def _summary(sheet: Worksheet, a: Allocation) -> int:
     status = f"情景 Scenario: {a.scenario}    状态 Status: {STATUS_LABELS[a.status]}"
     text_cell(sheet.cell(row=2, column=1), status).font = TOTAL_FONT
     sheet.freeze_panes = "A2"
+    if a.source.warnings:
+        _warning_banner(sheet, 3, len(a.source.warnings), sum(widths))
     row = _summary_parameters(sheet, a, 4)
     row = _summary_headline(sheet, a, row + 1)
     row = _summary_imbalance(sheet, a, row + 1)
     sheet.row_breaks.append(Break(id=row))
     return _summary_sentences(sheet, a, row + 1, sum(widths)) + 1
+
+
+def _warning_banner(sheet: Worksheet, row: int, count: int, width: float) -> None:
+    """A red line under the status that no planner can miss: the input raised warnings."""
+    zh, en = narrative.warning_banner(count)
+    wrapped(sheet, row, 1, f"{zh}\n{en}", width)
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+    cell = sheet.cell(row=row, column=1)
+    cell.font = WARNING_FONT
+    cell.fill = WARNING_FILL
 
 
 def _parameter_value(key: str, value: object) -> tuple[object, str | None]:
@@ -346,10 +367,12 @@ def _equity(sheet: Worksheet, a: Allocation) -> None:
 
 
 def _diagnostics(sheet: Worksheet, a: Allocation) -> None:
-    """Binding constraints, dual values and how to close a gap, in words."""
+    """The reader's warnings first, then binding constraints, dual values and how to
+    close a gap, in words; each warning starts with its location."""
     widths = (24.0, 70.0, 90.0)
     table_header(sheet, ["主题 Topic", "中文", "English"], widths)
     sections = (
+        ("请核对 Please check", narrative.warning_lines(a)),
         ("约束 Binding constraints", diagnostics.binding_lines(a)),
         ("对偶值 Dual values", diagnostics.dual_lines(a)),
         ("缺口 Closing a gap", diagnostics.gap_lines(a)),

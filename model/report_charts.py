@@ -1,14 +1,17 @@
 """Native Excel charts of the allocation workbook, drawn from the ``allocation`` sheet.
 
-Three charts sit under the summary: the net transfer by unit (rule and optimised bars), the
-reserve months before, under the rule and optimised (clustered bars) and the extra subsidy
-by unit split into local and central (stacked bars). They read the ``allocation`` sheet's
-cells, so a planner who sorts or filters that sheet sees the charts follow. Bars run
-horizontally so 32 unit names stay readable, first unit at the top.
+Up to three charts sit under the summary: the net transfer by unit (rule and optimised
+bars), the reserve months before, under the rule and optimised (clustered bars) and the
+extra subsidy by unit split into local and central (stacked bars). The report leaves out a
+chart with nothing to show, such as the subsidy chart when no unit needs subsidy. They
+read the ``allocation`` sheet's cells, so a planner who sorts or filters that sheet sees
+the charts follow. Bars run horizontally so 32 unit names stay readable, first unit at the
+top.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openpyxl.chart import BarChart, Reference
@@ -59,7 +62,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         "储备月数 Reserve months (月): before, under the rule and optimised",
         ("months_before", "months_rule", "months_optimized"),
     ),
-    # General, so that an all-zero axis reads 0, 0.2, … rather than 0, 0, 1, 1.
+    # General, so that a small subsidy's axis reads 0, 0.2, … rather than 0, 0, 1, 1.
     ChartSpec(
         "追加财政补助 Extra subsidy by unit: local and central (亿元)",
         ("local_subsidy_100m", "central_subsidy_100m"),
@@ -76,8 +79,9 @@ def add_charts(
     columns: dict[str, int],
     row: int,
     width_cm: float,
+    specs: Sequence[ChartSpec] = CHARTS,
 ) -> int:
-    """Anchor the three charts in ``target`` from ``row`` down, each on its own page.
+    """Anchor the charts in ``target`` from ``row`` down, each on its own page.
 
     Args:
         target: the sheet that shows the charts (the summary).
@@ -86,12 +90,13 @@ def add_charts(
         columns: the column number of each key in ``data``.
         row: the first free row of ``target``.
         width_cm: the chart width, to match the columns above it.
+        specs: the charts to draw (``CHARTS`` by default, in that order).
 
     Returns:
         The first row below the last chart.
     """
     height = max(8.0, 3.5 + 0.42 * units)
-    for spec in CHARTS:
+    for spec in specs:
         chart = _bar_chart(spec, width_cm, height)
         for key in spec.keys:
             values = Reference(data, min_col=columns[key], min_row=1, max_row=units + 1)

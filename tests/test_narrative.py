@@ -112,8 +112,11 @@ def test_roles_and_counts(full: Allocation) -> None:
     assert counts["subsidised"] == 0 and counts["gap_units"] == 0
 
 
-def test_a_net_transfer_that_rounds_to_zero_is_even(full: Allocation) -> None:
-    assert list(roles(np.array([-0.004, 0.004, 0.0, -0.006, 0.006]))) == [
+def test_a_net_transfer_within_5_yi_is_roughly_even(full: Allocation) -> None:
+    """domain.md §7: contributor below −5亿, beneficiary above +5亿, roughly even between."""
+    assert list(roles(np.array([-5.0, 5.0, 0.0, -4.99, 4.99, -5.01, 5.01]))) == [
+        "even",
+        "even",
         "even",
         "even",
         "even",
@@ -121,7 +124,21 @@ def test_a_net_transfer_that_rounds_to_zero_is_even(full: Allocation) -> None:
         "beneficiary",
     ]
     even = with_table(full, role=["even"] * 3)
-    assert narrative.role_labels(even).iloc[0] == narrative.ROLE_LABELS["even"]
+    assert narrative.role_labels(even).iloc[0] == "基本持平 Roughly even"
+
+
+def test_roughly_even_units_are_counted_and_said(full: Allocation) -> None:
+    allocation = with_table(
+        full, role=["contributor", "beneficiary", "even"], net_transfer_100m=[-360.0, 363.0, -3.0]
+    )
+    counts = narrative.headline_counts(allocation)
+    assert (counts["contributors"], counts["beneficiaries"], counts["even"]) == (1, 1, 1)
+    lines = narrative.summary_sentences(allocation)
+    assert (
+        "1 unit is a net contributor, 1 unit is a net beneficiary and 1 unit is roughly even "
+        "(net within ±5亿)" in english(lines)
+    )
+    assert "1个单位基本持平（净调剂在±5亿元以内）" in chinese(lines)
 
 
 # --- summary -------------------------------------------------------------------------------
@@ -139,7 +156,8 @@ def test_summary_of_full_payment(full: Allocation) -> None:
     assert "2 units are net contributors and 1 unit is a net beneficiary" in text
     assert "Beta receives the largest net transfer" in text
     assert "Alpha hands up the most (-360.00亿)" in text
-    assert "No extra local or central fiscal subsidy is needed." in text
+    # No unit needs subsidy, so there is no subsidy sentence at all.
+    assert "subsidy" not in text and "补助" not in chinese(lines)
     assert "The lowest reserve, in months of expenditure, is -2.4 months before" in text
     zh = chinese(lines)
     assert "全部3个统筹单位均可保证养老金按时足额发放" in zh

@@ -177,14 +177,23 @@ def test_tables_are_frozen_filtered_and_print_one_page_wide(book: Workbook) -> N
     assert book["allocation"].column_dimensions["B"].width >= 10
 
 
-def test_three_native_charts(book: Workbook) -> None:
+def test_native_charts_leave_out_the_subsidy_chart_when_no_unit_needs_subsidy(
+    book: Workbook,
+) -> None:
     charts = book["summary"]._charts
-    assert len(charts) == 3
+    assert [c.tagname for c in charts] == ["barChart"] * 2
+    assert [c.grouping for c in charts] == ["clustered", "clustered"]
+    assert [len(c.series) for c in charts] == [2, 3]
+    for name in SHEETS[1:]:
+        assert not book[name]._charts
+
+
+def test_three_native_charts_when_subsidy_is_needed(gap: Allocation) -> None:
+    book = allocation_workbook(gap)
+    charts = book["summary"]._charts
     assert [c.tagname for c in charts] == ["barChart"] * 3
     assert [c.grouping for c in charts] == ["clustered", "clustered", "stacked"]
     assert [len(c.series) for c in charts] == [2, 3, 2]
-    for name in SHEETS[1:]:
-        assert not book[name]._charts
 
 
 def test_cells_hold_values_never_formulas(written: Path, book: Workbook) -> None:
@@ -397,7 +406,7 @@ def test_the_shipped_sample(tmp_path: Path) -> None:
     book = load_workbook(path)
     assert book.sheetnames == list(SHEETS)
     assert book["allocation"].max_row == 1 + len(allocation.table) == 33
-    assert len(book["summary"]._charts) == 3
+    assert len(book["summary"]._charts) == 2  # no unit needs subsidy: no subsidy chart
     assert formulas(path) == []
 
 

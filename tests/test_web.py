@@ -6,6 +6,7 @@ limit, the worker pool and the cookies are exercised exactly as a browser would.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -23,7 +24,7 @@ from openpyxl import load_workbook
 
 from model.errors import InputError
 from model.inputs import read_workbook
-from model.web import forms, server
+from model.web import charts, forms, server
 from model.web.app import create_app
 from model.web.security import session_value
 from model.web.storage import RunStore, UnknownRun, new_run_id
@@ -404,6 +405,127 @@ def test_twelve_planners_uploading_at_once_all_get_their_results(
     assert len(set(ids)) == 12
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         assert all(http.get(f"/runs/{i}/result.json").status_code == 200 for i in ids)
+
+
+# --- round-off, roles, deficits and warnings on the page (domain.md §7) -----------------
+
+
+def page_text(client: httpx.Client, run_id: str) -> str:
+    """The page's text as a reader sees it: tags gone, entities decoded."""
+    answer = client.get(f"/runs/{run_id}")
+    assert answer.status_code == 200
+    return html.unescape(re.sub(r"<[^>]+>", "", answer.text))
+
+
+def test_the_samples_page_has_no_subsidy_sentence_and_the_rule_split(
+    client: httpx.Client, web_sample: Path
+) -> None:
+    if web_sample.name != "sample_2020.xlsx" or not web_sample.exists():
+        pytest.skip("the shipped sample is not there")
+    run_id = run_id_of(post_run(client, web_sample))
+    text = page_text(client, run_id)
+    assert "需追加财政补助" not in text and "Extra fiscal subsidy" not in text
+    assert "in 1 units" not in text
+    assert "按法定规则，7个单位净上解、22个单位净受益、3个单位基本持平" in text
+    assert (
+        "Under the statutory rule, 7 units are net contributors, 22 units are net "
+        "beneficiaries and 3 units are roughly even" in text
+    )
+    assert 'id="warnings"' not in client.get(f"/runs/{run_id}").text
+    # Roles, not signs, colour the net transfers: a few 亿 either way read as even.
+    transfer = chart_config(client.get(f"/runs/{run_id}").text, "chart-transfer")
+    colours = transfer["data"]["datasets"][0]["backgroundColor"]
+    assert colours.count(charts.EVEN_COLOUR) == 0  # optimised: no unit within ±5亿
+    assert text.count("净上解 Contributor") == 23 and text.count("净受益 Beneficiary") == 9
+
+
+def test_band_20_page_says_why_a_deficit_sits_beside_full_payment(
+    client: httpx.Client, web_sample: Path
+) -> None:
+    if web_sample.name != "sample_2020.xlsx" or not web_sample.exists():
+        pytest.skip("the shipped sample is not there")
+    text = page_text(client, run_id_of(post_run(client, web_sample, scenario="band_20")))
+    assert "全额发放有保障 Full payment guaranteed" in text
+    assert (
+        "黑龙江（-520.00亿元）年末结余仍为负数，但养老金照常足额发放：足额发放的底线是"
+        "min(年初结余, 0)，已有的赤字可以延续，但不得加深。" in text
+    )
+    assert (
+        "Heilongjiang (-520.00亿) ends the year below zero yet still pays pensions in full: "
+        "the full-payment floor min(opening, 0) lets an existing deficit persist but never "
+        "deepen." in text
+    )
+    assert "Extra fiscal subsidy of 64.91亿 is needed in 3 units" in text
+    assert text.count("基本持平 Roughly even") == 2  # Tibet and Yunnan, within ±5亿
+
+
+def publish_page(web_data_dir: Path, page: dict[str, Any]) -> str:
+    """Store a run as the worker would, so the route renders it from ``page.json``."""
+    from model.web.storage import write_json_atomic
+
+    store = RunStore.open(web_data_dir)
+    with store.staging() as (run_id, folder):
+        write_json_atomic(folder / "page.json", page)
+        meta = {"kind": "run", "source": "worked.xlsx", "input": "input.xlsx"}
+        store.publish(run_id, folder, {**meta, "created": "2026-01-01 00:00 UTC"})
+    return run_id
+
+
+def test_the_readers_warnings_are_stored_and_shown_at_the_top(
+    client: httpx.Client, worked: Path, web_data_dir: Path
+) -> None:
+    from model.errors import Problem
+    from model.runner import solve_scenario
+    from model.web.pages import run_page
+
+    warnings = (
+        Problem(
+            "provinces!L3",
+            "found 52000 in expenditure",
+            "check the unit: 亿元 are expected",
+            "支出为52000",
+            "请核对计量单位：应为亿元",
+        ),
+        Problem("parameters!B3", "found a ratio of 0.2", "check it"),
+    )
+    data = read_workbook(worked)
+    allocation = solve_scenario(data, data.scenarios[0])
+    source = dataclasses.replace(allocation.source, warnings=warnings)
+    page = run_page(dataclasses.replace(allocation, source=source))
+    assert page["warnings"] == [
+        {
+            "where": "provinces!L3",
+            "zh": "支出为52000——请核对计量单位：应为亿元",
+            "en": "found 52000 in expenditure — check the unit: 亿元 are expected",
+        },
+        {"where": "parameters!B3", "zh": "", "en": "found a ratio of 0.2 — check it"},
+    ]
+    run_id = publish_page(web_data_dir, json.loads(json.dumps(page)))
+    answer = client.get(f"/runs/{run_id}")
+    assert answer.status_code == 200
+    box = answer.text.index('id="warnings"')
+    assert box < answer.text.index('id="summary"')  # at the top, above the summary
+    text = page_text(client, run_id)
+    assert "请核对 Please check" in text
+    assert "provinces!L3: 支出为52000——请核对计量单位：应为亿元" in text
+    assert "found 52000 in expenditure — check the unit: 亿元 are expected" in text
+    assert "parameters!B3: found a ratio of 0.2 — check it" in text
+
+
+def test_a_page_stored_before_warnings_and_roles_still_renders(
+    client: httpx.Client, worked: Path, web_data_dir: Path
+) -> None:
+    from model.runner import solve_scenario
+    from model.web.pages import run_page
+
+    data = read_workbook(worked)
+    page = run_page(solve_scenario(data, data.scenarios[0]))
+    del page["warnings"]
+    for row in page["rows"]:
+        del row["role"]
+    answer = client.get(f"/runs/{publish_page(web_data_dir, page)}")
+    assert answer.status_code == 200
+    assert 'id="warnings"' not in answer.text
 
 
 # --- comparisons ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Any
 
 PAYER = "#c0504d"
 RECEIVER = "#2f6eba"
+EVEN_COLOUR = "#a6a6a6"
+ROLE_COLOURS = {"contributor": PAYER, "beneficiary": RECEIVER, "even": EVEN_COLOUR}
 STATE_COLOURS = {"before": "#a6a6a6", "rule": "#e3a33b", "optimized": "#2f6eba"}
 SERIES = ("#2f6eba", "#c0504d", "#3f9b5b", "#e3a33b")
 
@@ -22,8 +24,16 @@ def _axis(title: str, **extra: Any) -> dict[str, Any]:
     return {"title": {"display": True, "text": title}, **extra}
 
 
+def _role_colour(row: dict[str, Any]) -> str:
+    """The role's colour (roughly even in grey); by sign for a page stored before roles."""
+    if row.get("role") in ROLE_COLOURS:
+        return ROLE_COLOURS[row["role"]]
+    return RECEIVER if (row["net_transfer_100m"] or 0) >= 0 else PAYER
+
+
 def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Net transfer by province, largest beneficiary first: a horizontal bar chart."""
+    """Net transfer by province, largest beneficiary first: a horizontal bar chart,
+    coloured by role (contributor, beneficiary, roughly even) as the workbook counts them."""
     ordered = sorted(rows, key=lambda r: -(r["net_transfer_100m"] or 0.0))
     values = [r["net_transfer_100m"] for r in ordered]
     return {
@@ -34,7 +44,7 @@ def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 {
                     "label": "净调剂额 Net transfer (亿元)",
                     "data": values,
-                    "backgroundColor": [RECEIVER if (v or 0) >= 0 else PAYER for v in values],
+                    "backgroundColor": [_role_colour(r) for r in ordered],
                 }
             ],
         },

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from model.equity import METRIC_MEANINGS
+from model.inputs import Source
 from model.results import STATES, Allocation
 
 Label = tuple[str, str, str]
@@ -63,6 +64,7 @@ KPI_SHOWN: tuple[str, ...] = (
     "unfunded_gap_100m",
     "net_contributors",
     "net_beneficiaries",
+    "roughly_even",
     "months_min_optimized",
     "months_range_optimized",
     "gini_optimized",
@@ -95,6 +97,15 @@ def summary(allocation: Allocation) -> list[tuple[str, str]]:
     return [(zh, en) for zh, en in summary_sentences(allocation)]
 
 
+def warnings(source: Source) -> list[dict[str, str]]:
+    """The reader's warnings as ``{where, zh, en}``, stored with the page so that a page
+    rendered again from ``page.json`` still shows them (``zh`` is blank until the
+    warning is translated)."""
+    return [
+        {"where": w.where, "zh": w.zh if w.what_zh else "", "en": w.en} for w in source.warnings
+    ]
+
+
 def run_page(allocation: Allocation) -> dict[str, Any]:
     """Everything the result page shows for one allocation."""
     table = allocation.table
@@ -105,6 +116,7 @@ def run_page(allocation: Allocation) -> dict[str, Any]:
             "name_zh": str(row["name_zh"]),
             "name_en": str(row["name_en"]),
             "region": str(row["region"]),
+            "role": str(row["role"]),
         }
         record.update({key: plain(row[key]) for key in PROVINCE_COLUMNS})
         rows.append(record)
@@ -124,6 +136,7 @@ def run_page(allocation: Allocation) -> dict[str, Any]:
         "source": {"name": allocation.source.name, "sha256": allocation.source.sha256},
         "parameters": {k: plain(v) for k, v in allocation.parameters.as_dict().items()},
         "overrides": [[k, plain(v)] for k, v in allocation.overrides],
+        "warnings": warnings(allocation.source),
         "summary": summary(allocation),
         "totals": {k: plain(v) for k, v in allocation.totals.items()},
         "solver": allocation.solver,
@@ -167,6 +180,7 @@ def compare_page(comparison: Any) -> dict[str, Any]:
     base = comparison.allocations[0]
     return {
         "source": {"name": base.source.name, "sha256": base.source.sha256},
+        "warnings": warnings(base.source),
         "any_gap": bool(comparison.any_gap),
         "scenarios": scenarios,
         "kpi_columns": [[c, labels.get(c, c)] for c in shown],
