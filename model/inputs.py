@@ -265,13 +265,14 @@ def _open(path: Path, data_only: bool) -> Any:
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged files
+        said = " ".join(str(exc).split())  # one line per problem, whatever the parser said
         raise InputError(
             [
                 Problem(
                     path.name,
-                    f"the workbook cannot be opened ({exc})",
+                    f"the workbook cannot be opened ({said})",
                     "save it again from Excel as .xlsx",
-                    f"无法打开工作簿（{exc}）",
+                    f"无法打开工作簿（{said}）",
                     "请在 Excel 中重新另存为 .xlsx",
                 )
             ]
