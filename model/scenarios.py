@@ -54,11 +54,31 @@ def parse_assignment(text: str, origin: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise InputError([Problem(origin, f'found "{text}"', "write it as key=value")])
+        raise InputError(
+            [
+                Problem(
+                    origin,
+                    f'found "{text}"',
+                    "write it as key=value",
+                    what_zh=f"发现“{text}”",
+                    fix_zh="请按 key=value 的格式书写",
+                )
+            ]
+        )
     if key not in PARAMETER_BY_KEY:
-        known = ", ".join(PARAMETER_BY_KEY)
-        raise InputError([Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")])
+        raise InputError([unknown_key(origin, key)])
     return key, value.strip()
+
+
+def unknown_key(origin: str, key: str) -> Problem:
+    """The problem of a parameter key the data dictionary does not know."""
+    return Problem(
+        origin,
+        f'unknown parameter key "{key}"',
+        f"use one of {', '.join(PARAMETER_BY_KEY)}",
+        what_zh=f"发现未知的参数名“{key}”",
+        fix_zh=f"请使用以下参数名之一：{'、'.join(PARAMETER_BY_KEY)}",
+    )
 
 
 def apply_overrides(base: Parameters, overrides: dict[str, object], origin: str) -> Parameters:
@@ -72,15 +92,14 @@ def apply_overrides(base: Parameters, overrides: dict[str, object], origin: str)
     for key, raw in overrides.items():
         field = PARAMETER_BY_KEY.get(key)
         if field is None:
-            known = ", ".join(PARAMETER_BY_KEY)
-            problems.append(
-                Problem(origin, f'unknown parameter key "{key}"', f"use one of {known}")
-            )
+            problems.append(unknown_key(origin, key))
             continue
         value, error = coerce_cell(field, raw)
         if error is not None:
-            what, fix = error
-            problems.append(Problem(f"{origin} {key}", what, fix))
+            # the key is in the location, so the message is the fault's own words
+            problems.append(
+                Problem(f"{origin} {key}", error.what, error.fix, error.what_zh, error.fix_zh)
+            )
         else:
             clean[key] = value
     if problems:
@@ -100,7 +119,15 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
         items = [v.strip() for v in values.split(",") if v.strip() != ""]
         if not items:
             raise InputError(
-                [Problem(f"--sweep {text}", "found no values", "list values as key=v1,v2")]
+                [
+                    Problem(
+                        f"--sweep {text}",
+                        "found no values",
+                        "list values as key=v1,v2",
+                        what_zh="未发现任何取值",
+                        fix_zh="请按 key=v1,v2 的格式列出取值",
+                    )
+                ]
             )
         axes.append((key, items))
     scenarios = [Scenario(BASE_SCENARIO, base)]
