@@ -15,7 +15,6 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +35,6 @@ class Fault:
     fix: str
     what_zh: str
     fix_zh: str
-
-    def __iter__(self) -> Iterator[str]:  # TODO(issue 10): drop once scenarios.py uses .at
-        return iter((self.what, self.fix))
 
     def at(self, where: str, about: str, about_zh: str) -> Problem:
         """The located problem; ``about`` (``in retirees_10k``) and ``about_zh``

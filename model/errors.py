@@ -26,8 +26,8 @@ class Problem:
     where: str
     what: str
     fix: str
-    what_zh: str = ""  # TODO(issue 10): required once every call site is translated
-    fix_zh: str = ""
+    what_zh: str
+    fix_zh: str
 
     @property
     def zh(self) -> str:

@@ -35,7 +35,7 @@ BAD_LINES = [
     'provinces!E3: found "about 90k" in avg_wage_yuan — '
     "expected a number in yuan per year, above zero",
     "parameters!B3: found 4, which looks like a percentage for contribution_ratio — "
-    "expected a fraction such as 0.04 (for 4%): write 0.04 for 4%",
+    "expected a fraction such as 0.04 (for 4%), at most 0.2: write 0.04 for 4%",
 ]
 
 
@@ -52,7 +52,15 @@ def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert "internal error" not in captured.err
-    return captured.err.splitlines()
+    return [english(line) for line in captured.err.splitlines()]
+
+
+def english(line: str) -> str:
+    """``where: 中文 / English`` → ``where: English``, after checking the Chinese is there."""
+    where, said = line.split(": ", 1)
+    chinese, english_half = said.split(" / ", 1)
+    assert any("\u4e00" <= c <= "\u9fff" for c in chinese), line
+    return f"{where}: {english_half}"
 
 
 # --- check -----------------------------------------------------------------------------
@@ -61,7 +69,7 @@ def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
 def test_check_valid_returns_0(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(good)]) == 0
     captured = capsys.readouterr()
-    assert "valid — 3 units, year 2020, 1 scenario(s)" in captured.out
+    assert "valid — 3 units, year 2020, 1 scenario" in captured.out
     assert captured.err == ""
 
 
@@ -76,7 +84,7 @@ def test_check_debug_shows_a_traceback(bad: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert "InputError" in err
-    assert err.splitlines()[-2:] == BAD_LINES
+    assert [english(line) for line in err.splitlines()[-2:]] == BAD_LINES
 
 
 def test_check_missing_file_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,11 +167,12 @@ def test_run_unknown_scenario_returns_2(
         (
             "contribution_ratio=4",
             "--set contribution_ratio: found 4, which looks like a percentage — "
-            "expected a fraction such as 0.04 (for 4%): write 0.04 for 4%",
+            "expected a fraction such as 0.04 (for 4%), at most 0.2: write 0.04 for 4%",
         ),
         (
             "contribution_ratio=abc",
-            '--set contribution_ratio: found "abc" — expected a fraction such as 0.04 (for 4%)',
+            '--set contribution_ratio: found "abc" — expected a fraction such as 0.04 '
+            "(for 4%), at most 0.2",
         ),
         (
             "objective=best",
