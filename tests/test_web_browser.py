@@ -103,7 +103,10 @@ def test_a_broken_workbook_shows_every_problem_as_the_cli_does(
     assert answer.value.status == 422
     items = page.locator("#problems li")
     expect(items).to_have_count(len(cli_lines))
-    assert [text.strip() for text in items.all_inner_texts()] == cli_lines
+    # The page shows the English on its own line under the Chinese; the CLI joins them
+    # with " / " on one line. Same words, same order.
+    shown = [" / ".join(t.strip() for t in text.splitlines()) for text in items.all_inner_texts()]
+    assert shown == cli_lines
     shoot(page, "04_problems_page")
 
 
