@@ -337,14 +337,8 @@ def _imbalance_sentence(allocation: Allocation) -> Line:
 
 
 def warning_line(warning: Problem) -> Line:
-    """A reader's warning as ``(Chinese, English)``, each starting with its location.
-
-    A warning not yet translated shows its English in both places rather than a blank.
-    """
-    english = f"{warning.where}: {warning.en}"
-    if not warning.what_zh:
-        return english, english
-    return f"{warning.where}：{warning.zh}", english
+    """A reader's warning as ``(Chinese, English)``, each starting with its location."""
+    return f"{warning.where}：{warning.zh}", f"{warning.where}: {warning.en}"
 
 
 def warning_lines(allocation: Allocation) -> list[Line]:

@@ -49,7 +49,13 @@ WARNINGS = (
         "支出为52000，是中位数单位的一万倍",
         "请核对计量单位：应为亿元",
     ),
-    Problem("parameters!B3", "found a ratio of 0.2", "check it: 0.04 is usual"),
+    Problem(
+        "parameters!B3",
+        "found a ratio of 0.2",
+        "check it: 0.04 is usual",
+        "上解比例为0.2",
+        "请核对：通常为0.04",
+    ),
 )
 
 
@@ -317,7 +323,7 @@ def test_the_workbook_shows_a_banner_and_one_diagnostics_row_per_warning(
         ],
         [
             "请核对 Please check",
-            "parameters!B3: found a ratio of 0.2 — check it: 0.04 is usual",
+            "parameters!B3：上解比例为0.2——请核对：通常为0.04",
             "parameters!B3: found a ratio of 0.2 — check it: 0.04 is usual",
         ],
     ]

@@ -486,7 +486,7 @@ def test_the_readers_warnings_are_stored_and_shown_at_the_top(
             "支出为52000",
             "请核对计量单位：应为亿元",
         ),
-        Problem("parameters!B3", "found a ratio of 0.2", "check it"),
+        Problem("parameters!B3", "found a ratio of 0.2", "check it", "上解比例为0.2", "请核对"),
     )
     data = read_workbook(worked)
     allocation = solve_scenario(data, data.scenarios[0])
@@ -498,7 +498,11 @@ def test_the_readers_warnings_are_stored_and_shown_at_the_top(
             "zh": "支出为52000——请核对计量单位：应为亿元",
             "en": "found 52000 in expenditure — check the unit: 亿元 are expected",
         },
-        {"where": "parameters!B3", "zh": "", "en": "found a ratio of 0.2 — check it"},
+        {
+            "where": "parameters!B3",
+            "zh": "上解比例为0.2——请核对",
+            "en": "found a ratio of 0.2 — check it",
+        },
     ]
     run_id = publish_page(web_data_dir, json.loads(json.dumps(page)))
     answer = client.get(f"/runs/{run_id}")
@@ -509,7 +513,7 @@ def test_the_readers_warnings_are_stored_and_shown_at_the_top(
     assert "请核对 Please check" in text
     assert "provinces!L3: 支出为52000——请核对计量单位：应为亿元" in text
     assert "found 52000 in expenditure — check the unit: 亿元 are expected" in text
-    assert "parameters!B3: found a ratio of 0.2 — check it" in text
+    assert "parameters!B3: 上解比例为0.2——请核对 / found a ratio of 0.2 — check it" in text
 
 
 def test_a_page_stored_before_warnings_and_roles_still_renders(

@@ -99,11 +99,8 @@ def summary(allocation: Allocation) -> list[tuple[str, str]]:
 
 def warnings(source: Source) -> list[dict[str, str]]:
     """The reader's warnings as ``{where, zh, en}``, stored with the page so that a page
-    rendered again from ``page.json`` still shows them (``zh`` is blank until the
-    warning is translated)."""
-    return [
-        {"where": w.where, "zh": w.zh if w.what_zh else "", "en": w.en} for w in source.warnings
-    ]
+    rendered again from ``page.json`` still shows them."""
+    return [{"where": w.where, "zh": w.zh, "en": w.en} for w in source.warnings]
 
 
 def run_page(allocation: Allocation) -> dict[str, Any]:
