@@ -218,8 +218,11 @@ def test_bad_form_values_are_listed_with_the_workbooks(
     assert answer.status_code == 422
     lines = problem_lines(answer.text)
     assert lines[: len(cli_lines(web_broken))] == cli_lines(web_broken)
-    assert "form contribution_ratio: found 4, which looks like a percentage" in lines[-2]
-    assert lines[-1].startswith('form objective: found "fastest"')
+    # Each line is ``where: 中文 / English``, as the CLI prints it.
+    assert lines[-2].startswith("form contribution_ratio: 发现 4")
+    assert " / found 4, which looks like a percentage" in lines[-2]
+    assert lines[-1].startswith("form objective: ")
+    assert ' / found "fastest"' in lines[-1]
 
 
 def test_an_unknown_scenario_and_a_missing_workbook_are_problems(
