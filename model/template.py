@@ -16,8 +16,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from model.schema import (
-    INSTRUCTIONS_SHEET,
     ACCEPT_UNUSUAL,
+    INSTRUCTIONS_SHEET,
     PARAMETER_FIELDS,
     PARAMETERS_SHEET,
     PROVINCE_FIELDS,
