@@ -8,6 +8,7 @@ row as it was read (``input_row``), and the ``parameters`` keys from row 2.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import pandas as pd
@@ -34,6 +35,31 @@ from model.schema import (
     PROVINCE_FIELDS,
 )
 from model.thresholds import DISPLAY_ZERO
+
+
+def _up(value: float, places: int = 2) -> float:
+    """Round a required amount up to what is shown, so typing the shown figure closes the
+    gap rather than leaving up to half a cent of it (more than round-off at this scale)."""
+    scale = 10**places
+    return math.ceil(value * scale - 1e-9) / scale
+
+
+def _down(value: float, places: int = 2) -> float:
+    """Round a limit that must not be exceeded down to what is shown."""
+    scale = 10**places
+    return math.floor(value * scale + 1e-9) / scale
+
+
+def central_headroom(row: pd.Series) -> float:
+    """The most extra central subsidy this unit could take with its local subsidy at its
+    cap: local finance must match central money (``l ≥ s (l + g)``, so ``g ≤ l (1 − s)/s``).
+    Unlimited when the unit has no minimum local share."""
+    share = float(row["min_local_share"])
+    if share <= 0:
+        return math.inf
+    cap = float(row["local_subsidy_cap_100m"])
+    return max(0.0, cap * (1.0 - share) / share - float(row["central_subsidy_100m"]))
+
 
 BAND_EDGES: dict[str, tuple[str, str, str, str]] = {
     "at_band_lower": (
@@ -291,11 +317,24 @@ def gap_lines(allocation: Allocation) -> list[Line]:
 def _all_gaps_central(allocation: Allocation, total: float) -> Line:
     budget = allocation.parameters.central_subsidy_budget_100m
     zh, en = _parameter_ref(allocation, "central_subsidy_budget_100m")
+    table = allocation.table
+    gaps = table[table["unfunded_gap_100m"] > 0]
+    matched = [
+        row for _, row in gaps.iterrows() if central_headroom(row) < float(row["unfunded_gap_100m"])
+    ]
+    if matched:
+        zh_names = join_zh([str(r["name_zh"]) for r in matched])
+        en_names = join_en([name_en(r) for r in matched])
+        return (
+            f"仅提高{zh}不能一次弥补全部缺口：{zh_names}的中央补助须有地方配套，"
+            "而其地方财政补助已达上限。",
+            f"Raising {en} alone cannot close every gap: central money for {en_names} needs "
+            "local matching, and their local subsidy is at its cap.",
+        )
+    target = _up(budget + total)
     return (
-        f"将{zh}由{_yi(budget)}提高到{_yi(budget + total)}可一次弥补全部缺口"
-        "（前提是各单位的地方最低分担比例允许）。",
-        f"Raising {en} from {_yi(budget)} to {_yi(budget + total)} would close every gap "
-        "at once, where the minimum local shares allow.",
+        f"将{zh}由{_yi(budget)}提高到{_yi(target)}可一次弥补全部缺口。",
+        f"Raising {en} from {_yi(budget)} to {_yi(target)} would close every gap at once.",
     )
 
 
@@ -348,10 +387,10 @@ def _gap_province_inputs(allocation: Allocation, row: pd.Series, gap: float) -> 
     share = float(row["min_local_share"])
     zh, en = _province_ref(allocation, "local_subsidy_cap_100m", row)
     yield (
-        f"· 将{zh}由{_yi(cap)}提高到{_yi(cap + gap)}；",
-        f"· raise {en} from {_yi(cap)} to {_yi(cap + gap)};",
+        f"· 将{zh}由{_yi(cap)}提高到{_yi(_up(cap + gap))}；",
+        f"· raise {en} from {_yi(cap)} to {_yi(_up(cap + gap))};",
     )
-    cut = gap / (1.0 + allocation.parameters.reserve_months_floor / MONTHS_PER_YEAR)
+    cut = _up(gap / (1.0 + allocation.parameters.reserve_months_floor / MONTHS_PER_YEAR))
     if cut < expenditure:
         zh, en = _province_ref(allocation, "expenditure_100m", row)
         yield (
@@ -359,8 +398,8 @@ def _gap_province_inputs(allocation: Allocation, row: pd.Series, gap: float) -> 
             f"· or lower {en} by {_yi(cut)} (the reserve floor falls with it);",
         )
     zh, en = _province_ref(allocation, "contribution_income_100m", row)
-    yield (f"· 或将{zh}增加{_yi(gap)}；", f"· or raise {en} by {_yi(gap)};")
-    target = max(opening, 0.0) + gap
+    yield (f"· 或将{zh}增加{_yi(_up(gap))}；", f"· or raise {en} by {_yi(_up(gap))};")
+    target = _up(max(opening, 0.0) + gap)
     zh, en = _province_ref(allocation, "opening_balance_100m", row)
     note_zh = "（结余为负时下限随之变动，只有转正的部分起作用）" if opening < 0 else ""
     note_en = " (while it is negative the floor moves with it)" if opening < 0 else ""
@@ -368,11 +407,13 @@ def _gap_province_inputs(allocation: Allocation, row: pd.Series, gap: float) -> 
         f"· 或将{zh}由{_yi(opening)}提高到{_yi(target)}{note_zh}；",
         f"· or raise {en} from {_yi(opening)} to {_yi(target)}{note_en};",
     )
-    if share > 0:
+    if central_headroom(row) < gap:
         yield (
-            f"  注：该单位地方最低分担比例为{share:.0%}，中央补助须有相应的地方配套。",
+            f"  注：该单位地方最低分担比例为{share:.0%}，中央补助须有相应的地方配套，"
+            "而其地方财政补助已达上限，故仅提高中央财政补助预算不能弥补该缺口。",
             f"  Note: its minimum local share is {share:.0%}, so central money needs local "
-            "matching.",
+            "matching, and its local subsidy is at its cap: a larger central budget alone "
+            "would not close this gap.",
         )
 
 
@@ -381,18 +422,20 @@ def _gap_parameters(allocation: Allocation, row: pd.Series, gap: float) -> Itera
     params = allocation.parameters
     budget = params.central_subsidy_budget_100m
     zh, en = _parameter_ref(allocation, "central_subsidy_budget_100m")
-    yield (
-        f"· 或将{zh}由{_yi(budget)}提高到{_yi(budget + gap)}；",
-        f"· or raise {en} from {_yi(budget)} to {_yi(budget + gap)};",
-    )
+    if central_headroom(row) >= gap:
+        yield (
+            f"· 或将{zh}由{_yi(budget)}提高到{_yi(_up(budget + gap))}；",
+            f"· or raise {en} from {_yi(budget)} to {_yi(_up(budget + gap))};",
+        )
     months = params.reserve_months_floor
     if months > 0:
         lower = MONTHS_PER_YEAR * gap / float(row["expenditure_100m"])
         zh, en = _parameter_ref(allocation, "reserve_months_floor")
         if lower <= months:
+            target = _down(months - lower)
             yield (
-                f"· 或将{zh}由{months:g}降至{months - lower:.2f}个月（适用于所有单位）；",
-                f"· or lower {en} from {months:g} to {months - lower:.2f} months (for every unit);",
+                f"· 或将{zh}由{months:g}降至{target:.2f}个月（适用于所有单位）；",
+                f"· or lower {en} from {months:g} to {target:.2f} months (for every unit);",
             )
         else:
             yield (
@@ -402,7 +445,7 @@ def _gap_parameters(allocation: Allocation, row: pd.Series, gap: float) -> Itera
     delta = params.max_rule_deviation
     rule = float(row["rule_allocation_100m"])
     if delta is not None and bool(row["at_band_upper"]) and rule > 0:
-        wider = (float(row["allocation_100m"]) + gap) / rule - 1.0
+        wider = _up((float(row["allocation_100m"]) + gap) / rule - 1.0)
         zh, en = _parameter_ref(allocation, "max_rule_deviation")
         yield (
             f"· 或将{zh}由{delta:.2f}放宽到至少{wider:.2f}（或留空），"

@@ -153,17 +153,6 @@ SCENARIOS = {
 }
 
 
-UNMATCHED_CENTRAL = pytest.mark.xfail(
-    strict=True,
-    reason="diagnostics bug: with a minimum local share s and the local subsidy at its cap, "
-    "central money is limited by local matching (g ≤ l·(1−s)/s), so a larger central "
-    "budget does not close the gap (3 → 2 here); the line says so only in a note",
-)
-"""Known not to close: reported to the owner of model/diagnostics.py, which this task may
-not change. ``strict``: once the diagnostics stop listing it, or list what does close the
-gap, these cases pass or vanish and the mark must go."""
-
-
 @functools.cache
 def cases() -> tuple[Any, ...]:
     """One case per listed change in every scenario (solved once, at collection)."""
@@ -173,12 +162,9 @@ def cases() -> tuple[Any, ...]:
         allocation = solve_scenario(data, scenario)
         assert allocation.status == "unfunded_gap", name
         for fix in listed_fixes(data, scenario, allocation):
-            marks = []
-            if name == "one_short_local_share_half" and fix.key == "central_subsidy_budget_100m":
-                marks.append(UNMATCHED_CENTRAL)
             label = f"{name}-{fix.unit or 'every_gap'}-{fix.key}"
             gap = allocation.totals["unfunded_gap_100m"]
-            out.append(pytest.param(name, fix, gap, id=label, marks=marks))
+            out.append(pytest.param(name, fix, gap, id=label))
     return tuple(out)
 
 
@@ -189,6 +175,18 @@ def test_each_listed_change_closes_its_gap(name: str, fix: Fix, gap_before: floa
     zero = negligible(float(data.units["expenditure_100m"].abs().sum()))
     left = after.totals["unfunded_gap_100m"]
     assert left <= gap_before - fix.closes + zero, (fix.line, gap_before, left)
+
+
+def test_a_central_budget_that_local_matching_blocks_is_not_offered() -> None:
+    """With a 50% local share and the local subsidy at its cap, central money cannot reach
+    the unit, so no line may say a larger central budget would close its gap."""
+    data, scenario = one_short(share=0.5)
+    allocation = solve_scenario(data, scenario)
+    keys = {fix.key for fix in listed_fixes(data, scenario, allocation)}
+    assert "central_subsidy_budget_100m" not in keys
+    lines = [en for _, en in diagnostics.gap_lines(allocation)]
+    assert any("cannot close every gap" in line for line in lines)
+    assert any("a larger central budget alone would not close" in line for line in lines)
 
 
 def test_the_hand_scenario_lists_every_kind_of_change() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 from pathlib import Path
 
@@ -270,26 +271,32 @@ def test_gap_lines_name_the_input_cells_and_amounts(gap: Allocation) -> None:
     assert cell("local_subsidy_cap_100m") != "provinces!N3"
     assert (
         f"raise the local subsidy cap ({cell('local_subsidy_cap_100m')}) from 100.00亿 to "
-        f"{100 + short:,.2f}亿" in text
+        f"{up(100 + short):,.2f}亿" in text
     )
     assert (
-        f"raise the contribution income ({cell('contribution_income_100m')}) by {short:,.2f}亿"
+        f"raise the contribution income ({cell('contribution_income_100m')}) by {up(short):,.2f}亿"
         in text
     )
     # Cutting expenditure also lowers a 1-month floor by 1/12 of the cut.
     assert (
-        f"lower the expenditure ({cell('expenditure_100m')}) by {short / (13 / 12):,.2f}亿" in text
+        f"lower the expenditure ({cell('expenditure_100m')}) by {up(short / (13 / 12)):,.2f}亿"
+        in text
     )
     opening = cell("opening_balance_100m")
-    assert f"({opening}) from 100.00亿 to {100 + short:,.2f}亿" in text
+    assert f"({opening}) from 100.00亿 to {up(100 + short):,.2f}亿" in text
     budget = diagnostics.parameter_cell("central_subsidy_budget_100m", gap.source)
     floor = diagnostics.parameter_cell("reserve_months_floor", gap.source)
-    assert f"central subsidy budget ({budget}) from 30.00亿 to {30 + short:,.2f}亿" in text
+    assert f"central subsidy budget ({budget}) from 30.00亿 to {up(30 + short):,.2f}亿" in text
     assert f"even setting the reserve floor ({floor}) to 0 would not close it" in text
     total = gap.totals["unfunded_gap_100m"]
-    assert f"from 30.00亿 to {30 + total:,.2f}亿 would close every gap at once" in text
+    assert f"from 30.00亿 to {up(30 + total):,.2f}亿 would close every gap at once" in text
     assert "Gamma (code C)" in text
     assert f"地方财政补助上限（{cell('local_subsidy_cap_100m')}）" in chinese(lines)
+
+
+def up(value: float) -> float:
+    """Required amounts are shown rounded up to the cent, so typing them closes the gap."""
+    return math.ceil(value * 100 - 1e-9) / 100
 
 
 def test_a_negative_opening_balance_only_counts_above_zero(full: Allocation) -> None:
@@ -311,8 +318,8 @@ def test_a_small_gap_can_be_closed_by_a_lower_floor_or_a_wider_band(full: Alloca
     text = english(diagnostics.gap_lines(allocation))
     # Beta spends 500亿 a year: 10亿 is 0.24 months of it.
     assert "lower the reserve floor (parameters!B5) from 2 to 1.76 months" in text
-    # (340.56 + 10) / 309.6 − 1 = 0.1323…
-    assert "widen the max rule deviation (parameters!B7) from 0.10 to at least 0.13" in text
+    # (340.56 + 10) / 309.6 − 1 = 0.1323…, shown rounded up so that typing it is enough.
+    assert "widen the max rule deviation (parameters!B7) from 0.10 to at least 0.14" in text
 
 
 def test_a_minimum_local_share_is_mentioned(full: Allocation) -> None:
