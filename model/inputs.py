@@ -362,7 +362,7 @@ def _validate(
                 parameters,
                 problems,
             )
-    if units is not None and not problems:
+    if units is not None:  # rows whose cells failed read as blanks, which no ratio uses
         columns = layout["provinces"]
         errors, doubts = check_plausibility(units, sheets[PROVINCES_SHEET], columns)
         if accept_unusual:

@@ -263,7 +263,7 @@ def _ratio_problem(
     band = ratio.usual
     field = PROVINCE_BY_KEY[key]
     what = (
-        f"found a {ratio.en} of {_show(value)}{unit_en} (from {cells}), where real units "
+        f"found {ratio.en} of {_show(value)}{unit_en} (from {cells}), where real units "
         f"lie between {_show(band[0])} and {_show(band[1])}"
     )
     what_zh = (
