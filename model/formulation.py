@@ -2,8 +2,10 @@
 
 Read from the top down: sets, parameters, variables, then one ``add_<family>`` call per
 constraint family, then the objective of every lexicographic level. Every figure that a
-policy scenario can change is a mutable ``Param`` or a variable bound, so the comparison
-runner re-solves one built model instead of rebuilding it (``update_coefficients``).
+policy scenario can change is a mutable ``Param`` or a variable bound, so the matrix and the
+level costs are the same for every scenario of a dataset: the solver compiles the built
+model once and, for each further scenario, pushes only the bounds ``scenario_bounds``
+computes from the ``Coefficients`` (the same numbers ``update_coefficients`` loads).
 
 Notation (money in 亿元): ``a`` transfer from the fund, ``l`` local subsidy, ``g`` central
 subsidy, ``u`` unfunded gap; ``K_p = before_p − contribution_p`` is what a unit holds at
@@ -316,8 +318,78 @@ def add_level_objectives(m: pyo.ConcreteModel) -> None:
     )
 
 
+Bounds = tuple[np.ndarray, np.ndarray]
+"""``(lower, upper)`` arrays over one component's index, in the component's order."""
+
+
+@dataclass(frozen=True)
+class ScenarioBounds:
+    """Every number a scenario changes in the built LP, as bounds the solver can push.
+
+    Attributes:
+        columns: variable name → bounds of each of its columns.
+        rows: constraint name → bounds on each row's linear part (the body's constant,
+            e.g. ``K_p`` inside ``months``, moved into the bounds). The level rows are not
+            here: the solver drives them level by level.
+    """
+
+    columns: dict[str, Bounds]
+    rows: dict[str, Bounds]
+
+
+def scenario_bounds(coeffs: Coefficients, objective: str) -> ScenarioBounds:
+    """One scenario's column and row bounds from ``coeffs`` alone, with no Pyomo in the way.
+
+    Each row is read as Pyomo compiles the family above it: ``lhs ≥ rhs`` and ``lhs ≤ rhs``
+    between two expressions become ``lhs − rhs`` against 0, and the constant of that body
+    goes to the bound. The matrix and the level costs are not here: no scenario changes
+    them (a scenario only moves Params and bounds). ``solve.LexicographicSolver`` refuses a
+    model whose compilation disagrees with these numbers or has a family missing here, and
+    tests/test_solver_route.py checks that pushing them over another scenario gives
+    exactly a fresh compilation.
+    """
+    n = len(coeffs.codes)
+    zero, free = np.zeros(n), np.full(n, math.inf)
+    held = coeffs.held
+    held_months = MONTHS_PER_YEAR / coeffs.expenditure * held  # the constant of M_p
+    rule = coeffs.rule_allocation
+    shared = int(np.count_nonzero(coeffs.min_local_share > 0))
+    one = np.ones(1)
+    columns: dict[str, Bounds] = {
+        "transfer": (coeffs.lower, coeffs.upper),
+        "local_subsidy": (zero, coeffs.local_cap),
+        "central_subsidy": (zero, free),
+        "unfunded_gap": (zero, free),
+        "rule_distance": (zero, free),
+    }
+    rows: dict[str, Bounds] = {
+        "fund_balance": (coeffs.fund * one, coeffs.fund * one),  # Σ a = fund
+        "full_payment": (coeffs.floor - held, free),  # a + l + g + u ≥ floor − K
+        "local_share": (np.zeros(shared), np.full(shared, math.inf)),  # (1−s)l − s·g ≥ 0
+        "central_budget_limit": (-math.inf * one, coeffs.central_budget * one),  # Σ g ≤ B
+        "rule_distance_above": (-free, rule),  # a − e ≤ rule
+        "rule_distance_below": (-free, -rule),  # −a − e ≤ −rule
+    }
+    if objective in ("maximin", "range"):
+        columns["lowest_months"] = (-math.inf * one, math.inf * one)
+        low = "maximin_rows" if objective == "maximin" else "range_low"
+        rows[low] = (-free, held_months)  # t − 12(a+l+g)/E ≤ 12K/E
+        if objective == "range":
+            columns["highest_months"] = (-math.inf * one, math.inf * one)
+            rows["range_high"] = (-free, -held_months)  # 12(a+l+g)/E − hi ≤ −12K/E
+    elif objective == "mad":
+        columns["deviation"] = (zero, free)
+        national = MONTHS_PER_YEAR / float(coeffs.expenditure.sum()) * float(held.sum())
+        rows["mad_above"] = (-free, national - held_months)  # M_p − M̄ − d ≤ 0
+        rows["mad_below"] = (-free, held_months - national)  # M̄ − M_p − d ≤ 0
+    else:
+        raise ValueError(f"unknown objective {objective!r}")
+    return ScenarioBounds(columns=columns, rows=rows)
+
+
 def update_coefficients(m: pyo.ConcreteModel, coeffs: Coefficients) -> None:
-    """Load one scenario's numbers into the built model (mutable params and bounds)."""
+    """Load one scenario's numbers into the built model (mutable params and bounds);
+    ``m.coefficients`` keeps them, for the solver to check its compilation against."""
     need = coeffs.floor - coeffs.held
     held = coeffs.held
     for p in m.UNITS:
@@ -329,6 +401,7 @@ def update_coefficients(m: pyo.ConcreteModel, coeffs: Coefficients) -> None:
         m.local_subsidy[p].setub(float(coeffs.local_cap[p]))
     m.fund = coeffs.fund
     m.central_budget = coeffs.central_budget
+    m.coefficients = coeffs
     release_levels(m)
     m.level_objective.deactivate()
 

@@ -1,16 +1,16 @@
 """Scenarios from validated data to ``Allocation`` objects: build, solve, extract.
 
 Kept apart from the CLI and the web app so both run exactly the same pipeline. A
-``Runner`` builds each model structure once (one per equity objective) and re-solves it
-with a persistent HiGHS instance for scenario after scenario, changing only mutable
-parameters and bounds, which is what makes parameter sweeps cheap.
+``Runner`` builds and compiles each model structure once (one per equity objective) and
+re-solves it on the same HiGHS instance for scenario after scenario, pushing only the
+bounds the scenario's coefficients give, which is what makes parameter sweeps cheap.
 """
 
 from __future__ import annotations
 
 import time
 
-from model.formulation import build_model, coefficients, update_coefficients
+from model.formulation import build_model, coefficients
 from model.inputs import FundData
 from model.results import Allocation, extract
 from model.rule import statutory_allocation
@@ -41,8 +41,7 @@ class Runner:
             solver = LexicographicSolver(build_model(coeffs, params.objective))
             self._solvers[params.objective] = solver
         else:
-            update_coefficients(solver.model, coeffs)
-            solver.refresh()
+            solver.load(coeffs)
         timings["build"] = time.perf_counter() - started
         outcome = solver.solve(coeffs.money_scale)
         for level in outcome.levels:

@@ -1,12 +1,14 @@
 """The lexicographic solve with HiGHS: the one module that names the solver.
 
-The Pyomo model is loaded into HiGHS once through Pyomo's persistent interface
-(``pyomo.contrib.solver``'s ``Highs``, what ``SolverFactory('highs')`` resolves to), which
-also pushes each scenario's mutable parameters and bounds. The levels are then driven on
-the loaded HiGHS instance itself: each level swaps the cost vector and, once solved,
-tightens its own ``level_bound`` row to ``f_k ≤ f_k* + tol_k``. Nothing is re-sent
-between levels, which is what keeps sweeps and county-scale models fast: a level costs
-about one HiGHS ``run``.
+The built Pyomo model is compiled once by Pyomo's public standard-form compiler
+(``pyomo.repn.plugins.standard_form.LinearStandardFormCompiler``) into a sparse matrix, one
+cost row per level and the rows' and columns' Pyomo components, and handed to ``highspy``
+as one ``HighsLp``. Each further scenario of a sweep only pushes the column and row bounds
+that ``formulation.scenario_bounds`` computes from its ``Coefficients`` (numpy to HiGHS, no
+Pyomo evaluation). The levels are driven on the loaded HiGHS instance: each level swaps the
+cost vector and, once solved, tightens its own ``level_bound`` row to ``f_k ≤ f_k* + tol_k``.
+Nothing is re-sent between levels, which is what keeps sweeps and county-scale models fast:
+a level costs about one HiGHS ``run``.
 
 The model is always feasible (the unfunded gap is elastic), so anything but an optimal
 end is a solver failure: it is raised, and no value is ever read after it.
@@ -22,10 +24,17 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
-from pyomo.repn import generate_standard_repn
+from pyomo.common.tee import capture_output
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler, LinearStandardFormInfo
 
-from model.formulation import LEVEL_EQUITY, LEVEL_GAP, LEVEL_SUBSIDY, LEVELS
+from model.formulation import (
+    LEVEL_EQUITY,
+    LEVEL_GAP,
+    LEVEL_SUBSIDY,
+    LEVELS,
+    Coefficients,
+    scenario_bounds,
+)
 
 RELATIVE_TOLERANCE = 1e-9
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
@@ -112,70 +121,205 @@ class SolveOutcome:
 
 @functools.cache
 def solver_version() -> str:
-    """``HiGHS x.y.z`` for run_info."""
-    version = Highs().version()
-    return "HiGHS " + ".".join(str(v) for v in version) if version else "HiGHS"
+    """``HiGHS x.y.z`` for run_info.
+
+    The first HiGHS instance of a process prints a banner on standard output, which would
+    spoil ``caf run --json -``: it is made here, with the output captured, and every later
+    instance is silent.
+    """
+    with capture_output(capture_fd=True):
+        highs = highspy.Highs()
+    return f"HiGHS {highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
+
+
+BUILT_AGREEMENT = 1e-9
+"""How closely ``formulation.scenario_bounds`` must reproduce Pyomo's compilation of the
+built scenario (relative, or absolute below 1): far above round-off, far below any bound
+that means something."""
 
 
 class LexicographicSolver:
-    """A built model loaded into HiGHS once, solved level by level, scenario after scenario.
+    """A built model compiled once, loaded into HiGHS once, solved level by level, scenario
+    after scenario.
 
-    Pyomo's interface has no public handle on the HiGHS instance or on its variable and
-    row maps, so three private attributes are read here, and only here:
-    ``_solver_model``, ``_pyomo_var_to_solver_var_map`` and
-    ``_pyomo_con_to_solver_con_map``. Pyomo is pinned below 6.11 for that reason, and the
-    cross-check against scipy and the golden results would catch a change. The model's
-    size is checked against the maps, since a NaN bound makes HiGHS drop a column silently.
+    Everything is read through public doors: Pyomo's standard-form compiler gives the matrix,
+    one cost row per level objective (all compiled at once), and for each row its constraint
+    and for each column its variable, from which the index maps are kept; ``highspy`` takes
+    them as one ``HighsLp``. ``load`` then pushes another scenario's bounds.
+
+    On loading, the compilation is checked, and refused with ``SolverFailure``: HiGHS must
+    hold one column per variable and one row per constraint (a NaN bound or a dropped row
+    would change that silently), every variable and constraint family must have its bounds
+    in ``formulation.scenario_bounds``, and those bounds must reproduce the compiled ones
+    for the scenario the model was built with.
 
     Args:
-        model: a model from ``formulation.build_model``.
+        model: a model from ``formulation.build_model``; it keeps the numbers it was built
+            with, while ``coefficients`` says which scenario HiGHS holds.
     """
 
     def __init__(self, model: pyo.ConcreteModel) -> None:
         self.model = model
-        self._interface = Highs()
-        self._interface.config.load_solutions = False
-        self._interface.set_instance(model)
-        self._highs = self._interface._solver_model
+        self.objective_kind: str = model.objective_kind
+        self._built: Coefficients = model.coefficients
+        self.coefficients = self._built
+        variables = list(model.component_data_objects(pyo.Var, descend_into=True))
+        constraints = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))
+        compiled = _compile(model, variables)
+        columns = {id(v): j for j, v in enumerate(compiled.columns)}
+        rows = {id(entry[0]): i for i, entry in enumerate(compiled.rows)}
+        n_columns, n_rows = len(compiled.columns), len(compiled.rows)
+        if n_columns != len(variables) or n_rows != len(rows) or n_rows != constraints:
+            raise SolverFailure(
+                f"Pyomo compiled {n_columns} columns and {n_rows} rows for a model of "
+                f"{len(variables)} variables and {constraints} constraints"
+            )
+
+        # Compiled bounds: a row is ``rhs`` against its linear part (kind 0: =, 1: ≤, −1: ≥).
+        kind = np.array([entry[1] for entry in compiled.rows], dtype=np.int64)
+        rhs = np.asarray(compiled.rhs, dtype=np.float64)
+        row_lower = np.where(kind == 1, -math.inf, rhs)
+        row_upper = np.where(kind == -1, math.inf, rhs)
+        bounds = [v.bounds for v in compiled.columns]
+        column_lower = np.array([-math.inf if lb is None else lb for lb, _ in bounds], float)
+        column_upper = np.array([math.inf if ub is None else ub for _, ub in bounds], float)
+
+        def indices(name: str, index: dict[int, int]) -> np.ndarray:
+            component = model.component(name)
+            if component is None:
+                raise SolverFailure(f"scenario_bounds names {name}, which the model lacks")
+            return np.array([index[id(d)] for d in component.values()], dtype=np.int32)
+
+        # Level rows: compiled with level_optimum = 0, so the rhs is minus the row's constant.
+        self._level_rows = {k: rows[id(model.level_bound[k])] for k in LEVELS}
+        self._level_row_index = np.array(list(self._level_rows.values()), dtype=np.int32)
+        if np.any(kind[self._level_row_index] != 1):
+            raise SolverFailure("a level_bound row is not compiled as f_k ≤ level_optimum")
+        self._level_row_constant = {k: -float(rhs[i]) for k, i in self._level_rows.items()}
+        row_lower[self._level_row_index] = -math.inf
+        row_upper[self._level_row_index] = math.inf
+
+        expected = scenario_bounds(self._built, self.objective_kind)
+        self._column_families = list(expected.columns)
+        self._row_families = list(expected.rows)
+        column_parts = {name: indices(name, columns) for name in self._column_families}
+        row_parts = {name: indices(name, rows) for name in self._row_families}
+        self._column_index = _concatenate(column_parts.values())
+        self._row_index = _concatenate(row_parts.values())
+        _check_covered("variable", self._column_index, n_columns, compiled.columns)
+        covered = np.concatenate([self._row_index, self._level_row_index])
+        _check_covered("constraint", covered, n_rows, [entry[0] for entry in compiled.rows])
+        disagree = [
+            name
+            for name, index in column_parts.items()
+            if not _agrees(expected.columns[name], (column_lower[index], column_upper[index]))
+        ] + [
+            name
+            for name, index in row_parts.items()
+            if not _agrees(expected.rows[name], (row_lower[index], row_upper[index]))
+        ]
+        if disagree:
+            raise SolverFailure(
+                f"formulation.scenario_bounds disagrees with Pyomo's compilation of {disagree}"
+            )
+
+        # Costs: one compiled row per level objective, all minimised.
+        cost_rows = compiled.c.toarray()
+        self.costs: dict[str, np.ndarray] = {}
+        self.cost_offsets: dict[str, float] = {}
+        for i, objective in enumerate(compiled.objectives):
+            self.costs[objective.index()] = cost_rows[i]
+            self.cost_offsets[objective.index()] = float(compiled.c_offset[i])
+        if set(self.costs) != set(LEVELS):
+            raise SolverFailure(f"Pyomo compiled objectives {sorted(self.costs)}, not {LEVELS}")
+
+        solver_version()  # the first instance's banner, swallowed
+        self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("threads", 1)
-        columns = self._interface._pyomo_var_to_solver_var_map
-        rows = self._interface._pyomo_con_to_solver_con_map
-        self._n_columns = self._highs.getNumCol()
-        if self._n_columns != len(columns) or self._highs.getNumRow() != len(rows):
+        self._pass(compiled.A, column_lower, column_upper, row_lower, row_upper)
+        if self._highs.getNumCol() != n_columns or self._highs.getNumRow() != n_rows:
             raise SolverFailure(
-                f"HiGHS holds {self._n_columns} columns and {self._highs.getNumRow()} rows "
-                f"for a model of {len(columns)} variables and {len(rows)} constraints"
+                f"HiGHS holds {self._highs.getNumCol()} columns and {self._highs.getNumRow()} "
+                f"rows for a model of {n_columns} variables and {n_rows} constraints"
             )
-        self.large = self._n_columns >= LARGE_MODEL_COLUMNS
+        self._n_columns = n_columns
+        self.large = n_columns >= LARGE_MODEL_COLUMNS
         if self.large:
             self._highs.setOptionValue("solver", "ipm")
-        self._columns = {
-            name: np.array([columns[id(v)] for v in getattr(model, name).values()])
-            for name in DECISIONS
-        }
-        self._costs = {k: self._cost_vector(model.level_value[k], columns) for k in LEVELS}
-        self._level_rows = {k: rows[model.level_bound[k]] for k in LEVELS}
-        self._full_payment_rows = np.array([rows[c] for c in model.full_payment.values()])
-        self._fund_row = rows[model.fund_balance]
-        self._all_columns = np.arange(self._n_columns, dtype=np.int32)
+        self._columns = {name: indices(name, columns) for name in DECISIONS}
+        self._full_payment_rows = indices("full_payment", rows)
+        self._fund_row = rows[id(model.fund_balance)]
+        self._all_columns = np.arange(n_columns, dtype=np.int32)
 
-    def _cost_vector(self, expression: pyo.Expression, columns: dict[int, int]) -> np.ndarray:
-        repn = generate_standard_repn(expression.expr, compute_values=True)
-        costs = np.zeros(self._n_columns)
-        for var, coefficient in zip(repn.linear_vars, repn.linear_coefs, strict=True):
-            costs[columns[id(var)]] += float(coefficient)
-        return costs
+    @property
+    def highs(self) -> highspy.Highs:
+        """The HiGHS instance holding the LP (to inspect it; ``load`` and ``solve`` drive it)."""
+        return self._highs
 
-    def refresh(self) -> None:
-        """Push the model's current parameters and variable bounds into HiGHS."""
-        self._interface.update_parameters()
-        self._interface.update_variables(
-            [
-                v
-                for name in ("transfer", "local_subsidy")
-                for v in getattr(self.model, name).values()
-            ]
+    def _pass(
+        self,
+        matrix: object,
+        column_lower: np.ndarray,
+        column_upper: np.ndarray,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+    ) -> None:
+        a = matrix.tocsc()  # type: ignore[attr-defined]
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+        lp.col_cost_ = np.zeros(a.shape[1])
+        lp.col_lower_, lp.col_upper_ = column_lower, column_upper
+        lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
+        lp.a_matrix_.start_ = a.indptr
+        lp.a_matrix_.index_ = a.indices
+        lp.a_matrix_.value_ = a.data
+        if self._highs.passModel(lp) == highspy.HighsStatus.kError:
+            raise SolverFailure("HiGHS refused the compiled LP")
+
+    def load(self, coeffs: Coefficients) -> None:
+        """Push another scenario of the same dataset: every column and row bound, the level
+        rows released. The matrix and the costs stay: no scenario changes them.
+
+        Raises:
+            ValueError: ``coeffs`` are of another dataset (units, expenditure or local
+                shares differ, and those are in the matrix).
+            SolverFailure: HiGHS refused a bound.
+        """
+        built = self._built
+        if not (
+            coeffs.codes == built.codes
+            and np.array_equal(coeffs.expenditure, built.expenditure)
+            and np.array_equal(coeffs.min_local_share, built.min_local_share)
+        ):
+            raise ValueError("these coefficients are of another dataset than the built model")
+        bounds = scenario_bounds(coeffs, self.objective_kind)
+        highs = self._highs
+        statuses = [
+            highs.changeColsBounds(
+                len(self._column_index),
+                self._column_index,
+                _concatenate(bounds.columns[name][0] for name in self._column_families),
+                _concatenate(bounds.columns[name][1] for name in self._column_families),
+            ),
+            highs.changeRowsBounds(  # type: ignore[attr-defined]
+                len(self._row_index),
+                self._row_index,
+                _concatenate(bounds.rows[name][0] for name in self._row_families),
+                _concatenate(bounds.rows[name][1] for name in self._row_families),
+            ),
+        ]
+        self._release_levels()
+        if highspy.HighsStatus.kError in statuses:
+            raise SolverFailure("HiGHS refused the bounds of this scenario")
+        self.coefficients = coeffs
+
+    def _release_levels(self) -> None:
+        n = len(self._level_row_index)
+        self._highs.changeRowsBounds(  # type: ignore[attr-defined]
+            n, self._level_row_index, np.full(n, -math.inf), np.full(n, math.inf)
         )
 
     def solve(self, scale: float) -> SolveOutcome:
@@ -189,8 +333,7 @@ class LexicographicSolver:
         """
         highs = self._highs
         highs.clearSolver()
-        for row in self._level_rows.values():
-            highs.changeRowBounds(row, -math.inf, math.inf)
+        self._release_levels()
         outcomes: list[LevelOutcome] = []
         duals: tuple[float, ...] = ()
         fund_dual = 0.0
@@ -198,7 +341,7 @@ class LexicographicSolver:
         for name in LEVELS:
             if self.large:
                 highs.clearSolver()
-            highs.changeColsCost(self._n_columns, self._all_columns, self._costs[name])
+            highs.changeColsCost(self._n_columns, self._all_columns, self.costs[name])
             started = time.perf_counter()
             highs.run()
             seconds = time.perf_counter() - started
@@ -208,7 +351,7 @@ class LexicographicSolver:
                     f"HiGHS ended level {name} with {highs.modelStatusToString(status)}; the "
                     "model is elastic, so this is a solver or data-scale problem"
                 )
-            value = float(highs.getInfo().objective_function_value)
+            value = float(highs.getInfo().objective_function_value) + self.cost_offsets[name]
             size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
             tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
             outcomes.append(LevelOutcome(name, value, "optimal", seconds, tolerance))
@@ -218,7 +361,11 @@ class LexicographicSolver:
                 row_dual = np.asarray(highs.getSolution().row_dual, dtype=float)
                 duals = tuple(float(d) + 0.0 for d in row_dual[self._full_payment_rows])
                 fund_dual = -float(row_dual[self._fund_row]) + 0.0
-            highs.changeRowBounds(self._level_rows[name], -math.inf, value + tolerance)
+            highs.changeRowBounds(
+                self._level_rows[name],
+                -math.inf,
+                value + tolerance - self._level_row_constant[name],
+            )
         solution = np.asarray(highs.getSolution().col_value, dtype=float)
         values = {name: solution[index] for name, index in self._columns.items()}
         return SolveOutcome(
@@ -231,12 +378,48 @@ class LexicographicSolver:
         )
 
 
-def solve_lexicographic(
-    m: pyo.ConcreteModel, scale: float, solver: LexicographicSolver | None = None
-) -> SolveOutcome:
-    """Solve a built model's levels (loading it into HiGHS unless ``solver`` holds it)."""
-    if solver is None:
-        solver = LexicographicSolver(m)
-    else:
-        solver.refresh()
-    return solver.solve(scale)
+def _compile(model: pyo.ConcreteModel, variables: list) -> LinearStandardFormInfo:
+    """Pyomo's standard form of ``model`` with every level objective active and every
+    level row at ``level_optimum = 0`` (so none is dropped as unbounded and its rhs is
+    minus its constant); the model is left as it was."""
+    active = {k: model.level_objective[k].active for k in LEVELS}
+    optimum = {k: pyo.value(model.level_optimum[k]) for k in LEVELS}
+    try:
+        model.level_objective.activate()
+        for k in LEVELS:
+            model.level_optimum[k] = 0.0
+        return LinearStandardFormCompiler().write(model, mixed_form=True, column_order=variables)
+    finally:
+        for k in LEVELS:
+            model.level_optimum[k] = optimum[k]
+            if not active[k]:
+                model.level_objective[k].deactivate()
+
+
+def _concatenate(parts: object) -> np.ndarray:
+    return np.concatenate([np.asarray(p) for p in parts])  # type: ignore[attr-defined]
+
+
+def _check_covered(what: str, index: np.ndarray, size: int, components: list) -> None:
+    """Every column (row) in exactly one family of ``scenario_bounds`` (or a level row)."""
+    counts = np.bincount(index, minlength=size)
+    if np.all(counts == 1):
+        return
+    missing = sorted({components[i].parent_component().name for i in np.flatnonzero(counts == 0)})
+    raise SolverFailure(
+        f"formulation.scenario_bounds has no bounds for the {what} families {missing}"
+        if missing
+        else f"formulation.scenario_bounds names a {what} twice"
+    )
+
+
+def _agrees(hand: tuple[np.ndarray, np.ndarray], compiled: tuple[np.ndarray, np.ndarray]) -> bool:
+    return all(
+        a.shape == b.shape and bool(np.allclose(a, b, rtol=BUILT_AGREEMENT, atol=BUILT_AGREEMENT))
+        for a, b in zip(hand, compiled, strict=True)
+    )
+
+
+def solve_lexicographic(m: pyo.ConcreteModel, scale: float) -> SolveOutcome:
+    """Compile and load a built model into HiGHS, and solve its levels."""
+    return LexicographicSolver(m).solve(scale)
