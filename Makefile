@@ -10,10 +10,10 @@ SAMPLE := inputs/sample_2020.xlsx
 # The browser tests launch Debian's Chromium from this path (tests/conftest.py).
 CHROMIUM := /usr/bin/chromium
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
