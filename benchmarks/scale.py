@@ -5,20 +5,31 @@ format (to a temporary folder; nothing is committed), then one process times: th
 workbook read, the model build (Pyomo), the load into HiGHS, each lexicographic level, the
 result extraction and the allocation workbook write, and records the peak memory.
 
+The load is also timed the way it was done before the standard-form route, through
+Pyomo's persistent HiGHS interface (``load_persistent``: its public ``set_instance`` on the
+same model), so ``ratio_load_vs_persistent`` compares the two in the same run.
+
 The physical limit: the same LP of every level (earlier levels held at their optimum) is
 written to MPS by Pyomo and solved cold by ``highspy`` directly, once with the options the
 project uses (``raw_highs``: the same algorithm, one thread) and once with HiGHS's defaults
 (``raw_highs_defaults``); only HiGHS's ``run`` is timed. The ratio
 ``(build + load + solve) / raw_highs`` says how close the project is to the solver itself.
 
-Usage: ``python benchmarks/scale.py [--sizes 32,340,2850] [--json FILE]``
+``--against DIR`` first runs DIR's own ``benchmarks/scale.py`` (an older checkout, e.g. from
+``git archive``) in a subprocess with the same sizes, and prints this checkout's figures
+over that one's, so before and after are measured on the machine in the same state.
+
+Usage: ``python benchmarks/scale.py [--sizes 32,340,2850] [--json FILE] [--against DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +39,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from openpyxl import Workbook
+from pyomo.contrib.solver.solvers.highs import Highs as PersistentHighs
 
 from model.formulation import LEVELS, build_model, coefficients
 from model.inputs import read_workbook
@@ -150,6 +162,10 @@ def measure(units: int, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     solver = LexicographicSolver(model)
     row["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    PersistentHighs().set_instance(model)
+    row["load_persistent"] = time.perf_counter() - started
+    row["ratio_load_vs_persistent"] = row["load"] / row["load_persistent"]
     outcome = solver.solve(coeffs.money_scale)
     for level in outcome.levels:
         row[f"level_{level.name}"] = level.seconds
@@ -168,38 +184,68 @@ def measure(units: int, folder: Path) -> dict[str, Any]:
     return row
 
 
+COLUMNS = [
+    "units",
+    "read",
+    "build",
+    "load",
+    "load_persistent",
+    "ratio_load_vs_persistent",
+    "solve",
+    "extract",
+    "write",
+    "raw_highs",
+    "raw_highs_defaults",
+    "ratio_build_solve_vs_raw",
+    "peak_rss_mib",
+]
+COMPARED = ["load", "solve", "raw_highs", "ratio_build_solve_vs_raw"]
+"""The figures ``--against`` divides, this checkout over the other (below 1: faster now)."""
+
+
+def print_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    shown = [c for c in columns if any(c in row for row in rows)]
+    print("  ".join(f"{c:>12}" for c in shown))
+    for row in rows:
+        cells = [row.get(c, float("nan")) for c in shown]
+        print("  ".join(f"{v:>12.3f}" if isinstance(v, float) else f"{v:>12}" for v in cells))
+
+
+def run_against(folder: Path, sizes: str) -> list[dict[str, Any]]:
+    """Run ``folder``'s own scale benchmark in a subprocess and return its rows."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "against.json"
+        script = folder / "benchmarks" / "scale.py"
+        env = dict(os.environ, PYTHONPATH=str(folder))
+        command = [sys.executable, str(script), "--sizes", sizes, "--json", str(out)]
+        subprocess.run(command, check=True, env=env, cwd=folder)
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="32,340,2850")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--against", type=Path, help="an older checkout to compare with")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    before = run_against(args.against.resolve(), args.sizes) if args.against else []
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sorted(sizes):
             rows.append(measure(size, Path(folder)))
-    columns = [
-        "units",
-        "read",
-        "build",
-        "load",
-        "solve",
-        "extract",
-        "write",
-        "raw_highs",
-        "raw_highs_defaults",
-        "ratio_build_solve_vs_raw",
-        "peak_rss_mib",
-    ]
-    print("  ".join(f"{c:>12}" for c in columns))
-    for row in rows:
-        print(
-            "  ".join(
-                f"{row[c]:>12.3f}" if isinstance(row[c], float) else f"{row[c]:>12}"
-                for c in columns
-            )
-        )
+    print_rows(rows, COLUMNS)
     print("seconds per stage; peak_rss_mib is the process peak so far (sizes run ascending)")
+    if before:
+        print(f"\nthis checkout over {args.against} (same run; below 1 is faster now):")
+        ratios = []
+        for old, new in zip(before, rows, strict=True):
+            ratio: dict[str, Any] = {"units": new["units"]}
+            ratio.update({f"{c}_ratio": new[c] / old[c] for c in COMPARED})
+            ratios.append(ratio)
+        print_rows(ratios, ["units", *(f"{c}_ratio" for c in COMPARED)])
+        for row, old in zip(rows, before, strict=True):
+            row["before"] = old
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

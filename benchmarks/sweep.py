@@ -7,7 +7,11 @@ Both ways are measured in the same run, so the ratio holds on a noisy machine:
 - ``rebuild``: one process, a fresh model and solver for every scenario (``solve_scenario``);
 - ``persistent_1``: the persistent path on one process, to separate reuse from parallelism.
 
-Usage: ``python benchmarks/sweep.py [--scenarios 200] [--json FILE]``
+``--against DIR`` first runs DIR's own ``benchmarks/sweep.py`` (an older checkout, e.g. from
+``git archive``) in a subprocess, and prints this checkout's rates over that one's, so
+before and after are measured on the machine in the same state.
+
+Usage: ``python benchmarks/sweep.py [--scenarios 200] [--json FILE] [--against DIR]``
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,11 +51,27 @@ def scenarios_for(count: int, data: object) -> list:
     return scenarios[:count]
 
 
+RATES = ("persistent_all_cores_per_s", "persistent_one_core_per_s", "rebuild_one_core_per_s")
+
+
+def run_against(folder: Path, scenarios: int) -> dict[str, float]:
+    """Run ``folder``'s own sweep benchmark in a subprocess and return its figures."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "against.json"
+        script = folder / "benchmarks" / "sweep.py"
+        env = dict(os.environ, PYTHONPATH=str(folder))
+        command = [sys.executable, str(script), "--scenarios", str(scenarios), "--json", str(out)]
+        subprocess.run(command, check=True, env=env, cwd=folder)
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--against", type=Path, help="an older checkout to compare with")
     args = parser.parse_args()
+    before = run_against(args.against.resolve(), args.scenarios) if args.against else {}
     data = read_workbook(SAMPLE)
     scenarios = scenarios_for(args.scenarios, data)
     n = len(scenarios)
@@ -75,6 +98,9 @@ def main() -> None:
         "speedup_persistent_vs_rebuild": rebuild / persistent,
         "speedup_reuse_alone": rebuild / persistent_1,
     }
+    if before:
+        for key in RATES:
+            result[f"{key}_vs_against"] = result[key] / before[key]
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(
@@ -82,6 +108,12 @@ def main() -> None:
             if isinstance(value, float)
             else f"{key:<{width}}  {value:>10}"
         )
+    if before:
+        print(
+            f"(*_vs_against: this checkout's rate over {args.against}'s, same run; "
+            "above 1 is faster)"
+        )
+        result["against"] = before
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
