@@ -423,8 +423,6 @@ def page_text(client: httpx.Client, run_id: str) -> str:
 def test_the_samples_page_has_no_subsidy_sentence_and_the_rule_split(
     client: httpx.Client, web_sample: Path
 ) -> None:
-    if web_sample.name != "sample_2020.xlsx" or not web_sample.exists():
-        pytest.skip("the shipped sample is not there")
     run_id = run_id_of(post_run(client, web_sample))
     text = page_text(client, run_id)
     assert "需追加财政补助" not in text and "Extra fiscal subsidy" not in text
@@ -445,8 +443,6 @@ def test_the_samples_page_has_no_subsidy_sentence_and_the_rule_split(
 def test_band_20_page_says_why_a_deficit_sits_beside_full_payment(
     client: httpx.Client, web_sample: Path
 ) -> None:
-    if web_sample.name != "sample_2020.xlsx" or not web_sample.exists():
-        pytest.skip("the shipped sample is not there")
     text = page_text(client, run_id_of(post_run(client, web_sample, scenario="band_20")))
     assert "全额发放有保障 Full payment guaranteed" in text
     assert (
@@ -459,7 +455,9 @@ def test_band_20_page_says_why_a_deficit_sits_beside_full_payment(
         "deepen." in text
     )
     assert "Extra fiscal subsidy of 64.91亿 is needed in 3 units" in text
-    assert text.count("基本持平 Roughly even") == 2  # Tibet and Yunnan, within ±5亿
+    # Which units end roughly even under band_20 is a per-unit decision of a degenerate LP
+    # (not unique), so it is not pinned here; the rule's split is (7 / 22 / 3).
+    assert "under the statutory rule, 7 units are net contributors" in text.lower()
 
 
 def publish_page(web_data_dir: Path, page: dict[str, Any]) -> str:
