@@ -41,13 +41,13 @@ import pyomo.environ as pyo
 from openpyxl import Workbook
 from pyomo.contrib.solver.solvers.highs import Highs as PersistentHighs
 
-from model.formulation import LEVELS, build_model, coefficients
-from model.inputs import read_workbook
-from model.report import write_allocation_workbook
-from model.results import extract
-from model.rule import statutory_allocation
+from model.analysis.results import extract
+from model.export.allocation import write_allocation_workbook
+from model.lp.formulation import LEVELS, build_model, coefficients
+from model.lp.rule import statutory_allocation
+from model.lp.solve import LexicographicSolver, SolveOutcome
 from model.schema import PROVINCE_FIELDS, REGIONS
-from model.solve import LexicographicSolver, SolveOutcome
+from model.workbook.reader import read_workbook
 
 
 def synthetic_workbook(path: Path, units: int, seed: int = 2020) -> Path:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.compare import run_comparison
-from model.inputs import read_workbook
-from model.runner import solve_scenario
-from model.scenarios import sweep_scenarios
+from model.analysis.comparison import run_comparison
+from model.analysis.runner import solve_scenario
+from model.workbook.reader import read_workbook
+from model.workbook.scenarios import sweep_scenarios
 
 SAMPLE = Path(__file__).resolve().parent.parent / "inputs" / "sample_2020.xlsx"
 

@@ -38,14 +38,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from model.rule import RuleAllocation, statutory_allocation
-from model.scenarios import Parameters
+from model.lp.rule import RuleAllocation, statutory_allocation
 from model.schema import (
     PARAMETERS_SHEET,
     PROVINCE_FIELDS,
     PROVINCES_SHEET,
     SCENARIOS_SHEET,
 )
+from model.workbook.scenarios import Parameters
 
 OUTPUT = Path(__file__).resolve().parent / "sample_2020.xlsx"
 SOURCES_SHEET = "sources"
@@ -287,7 +287,7 @@ def _people_rows() -> list[dict[str, Any]]:
 
 
 def rule_of(rows: list[dict[str, Any]]) -> RuleAllocation:
-    """The statutory split at ratio 0.04, computed by ``model.rule``."""
+    """The statutory split at ratio 0.04, computed by ``model.lp.rule``."""
     frame = pd.DataFrame.from_records(rows).set_index("code", drop=False)
     parameters = Parameters(
         year=YEAR, contribution_ratio=CONTRIBUTION_RATIO, wage_base_share=WAGE_BASE_SHARE

@@ -120,7 +120,7 @@ def entry() -> None:
 
 
 def _template(args: argparse.Namespace, out: TextIO) -> int:
-    from model.template import write_template
+    from model.workbook.template import write_template
 
     path = write_template(args.out, force=args.force)
     print(f"wrote the input template to {path}", file=out)
@@ -128,7 +128,7 @@ def _template(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    from model.inputs import read_workbook
+    from model.workbook.reader import read_workbook
 
     data = read_workbook(args.workbook)
     units, scenarios = len(data.units), len(data.scenarios)
@@ -154,10 +154,10 @@ def warning_lines(warnings: Sequence[Problem]) -> list[str]:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from model.inputs import read_workbook
-    from model.report import write_allocation_workbook, write_json
-    from model.runner import solve_scenario
-    from model.scenarios import Scenario, apply_overrides, parse_assignment
+    from model.analysis.runner import solve_scenario
+    from model.export.allocation import write_allocation_workbook, write_json
+    from model.workbook.reader import read_workbook
+    from model.workbook.scenarios import Scenario, apply_overrides, parse_assignment
     from model.xlsx import refuse_overwrite
 
     _refuse_outputs(args, refuse_overwrite)
@@ -203,11 +203,11 @@ def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from model.compare import run_comparison
-    from model.compare_report import write_comparison_workbook
-    from model.inputs import read_workbook
-    from model.report import write_json
-    from model.scenarios import sweep_scenarios
+    from model.analysis.comparison import run_comparison
+    from model.export.allocation import write_json
+    from model.export.comparison import write_comparison_workbook
+    from model.workbook.reader import read_workbook
+    from model.workbook.scenarios import sweep_scenarios
     from model.xlsx import refuse_overwrite
 
     _refuse_outputs(args, refuse_overwrite)
@@ -252,7 +252,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _money(value: float) -> str:
-    from model.narrative import _yi
+    from model.analysis.narrative import _yi
 
     return _yi(value)
 
@@ -267,9 +267,9 @@ def summary_lines(allocation: object) -> list[str]:
     Counts and roles are the workbook's (``narrative.headline_counts``); a line with
     nothing to say (no roughly even unit, no subsidy) is left out.
     """
-    from model.narrative import deficit_sentence, headline_counts, plural
-    from model.results import Allocation
-    from model.thresholds import ROUGHLY_EVEN_100m
+    from model.analysis.narrative import deficit_sentence, headline_counts, plural
+    from model.analysis.results import Allocation
+    from model.vocabulary import ROUGHLY_EVEN_100m
 
     assert isinstance(allocation, Allocation)
     a = allocation

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from model.inputs import FundData, Source, _units_frame
-from model.results import Allocation
-from model.runner import solve_scenario
-from model.scenarios import BASE_SCENARIO, Parameters, Scenario
+from model.analysis.results import Allocation
+from model.analysis.runner import solve_scenario
 from model.schema import OBJECTIVES, PROVINCE_FIELDS, REGIONS
+from model.workbook.reader import FundData, Source, _units_frame
+from model.workbook.scenarios import BASE_SCENARIO, Parameters, Scenario
 
 HAND_RATIO = 0.01
 HAND_WAGE = 100_000.0

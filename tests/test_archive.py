@@ -17,10 +17,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import model.archive
-from model.archive import MAX_UNCOMPRESSED_BYTES, inspect_archive
+import model.workbook.archive
 from model.errors import InputError, Problem
-from model.inputs import read_workbook
+from model.workbook.archive import MAX_UNCOMPRESSED_BYTES, inspect_archive
+from model.workbook.reader import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 MiB = 2**20
@@ -298,13 +298,13 @@ def test_streamed_decompression_stops_at_the_limit(
     path = tmp_path / "big.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         _zeros(archive, "xl/big.bin", 3 * MiB)
-    monkeypatch.setattr(model.archive, "MAX_UNCOMPRESSED_BYTES", MiB)
+    monkeypatch.setattr(model.workbook.archive, "MAX_UNCOMPRESSED_BYTES", MiB)
 
     def refuse(what: str, fix: str, what_zh: str, fix_zh: str) -> InputError:
         return InputError([Problem("big.zip", what, fix, what_zh, fix_zh)])
 
     with zipfile.ZipFile(path) as archive, pytest.raises(InputError) as caught:
-        model.archive._measure_members(archive, archive.infolist(), refuse)
+        model.workbook.archive._measure_members(archive, archive.infolist(), refuse)
     (problem,) = caught.value.problems
     assert problem.what == (
         "the workbook expands to over 1 MiB (member xl/big.bin); it may be a zip bomb"

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from model.analysis.comparison import Comparison, run_comparison
 from model.cli import main
-from model.compare import Comparison, run_comparison
-from model.compare_report import write_comparison_workbook
 from model.errors import InputError
-from model.inputs import FundData, read_workbook
-from model.scenarios import sweep_scenarios
+from model.export.comparison import write_comparison_workbook
+from model.workbook.reader import FundData, read_workbook
+from model.workbook.scenarios import sweep_scenarios
 
 SAMPLE = Path(__file__).resolve().parent.parent / "inputs" / "sample_2020.xlsx"
 

@@ -1,6 +1,6 @@
 """An independent check of the optimizer: the same LP as plain matrices in scipy's linprog.
 
-Nothing here uses ``model.formulation`` or ``model.solve``: the coefficients are derived
+Nothing here uses ``model.lp.formulation`` or ``model.lp.solve``: the coefficients are derived
 again from the units table with the formulas of domain.md §3-4, the LP is written as
 ``min c·x  s.t.  A_ub x ≤ b_ub, A_eq x = b_eq, bounds`` and the lexicographic levels are
 run by hand. The project must reach the same optimum at every level.
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from scipy.optimize import linprog
 
-from model.scenarios import Parameters
+from model.workbook.scenarios import Parameters
 from tests.fixtures_lp import instances, make_data, random_instance, solve_instance
 from tests.workbooks import WORKED_EXAMPLE
 

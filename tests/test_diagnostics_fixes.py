@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from model import diagnostics
-from model.inputs import FundData, read_workbook
-from model.results import Allocation
-from model.runner import solve_scenario
-from model.scenarios import Scenario
+from model.analysis import diagnostics
+from model.analysis.results import Allocation
+from model.analysis.runner import solve_scenario
+from model.lp.solve import negligible
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
-from model.solve import negligible
+from model.workbook.reader import FundData, read_workbook
+from model.workbook.scenarios import Scenario
 from tests.conftest import SAMPLE
 from tests.fixtures_lp import make_data, parameters, unit
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import model.formulation as formulation
-from model.formulation import build_model, coefficients
-from model.rule import statutory_allocation
-from model.scenarios import Parameters
+import model.lp.formulation as formulation
+from model.lp.formulation import build_model, coefficients
+from model.lp.rule import statutory_allocation
+from model.workbook.scenarios import Parameters
 from tests.fixtures_lp import make_data
 from tests.workbooks import WORKED_EXAMPLE
 

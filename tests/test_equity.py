@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.equity import METRICS, equity_metrics, gini, months_metrics, theil
-from model.runner import solve_scenario
-from model.scenarios import Parameters, Scenario
+from model.analysis.equity import METRICS, equity_metrics, gini, months_metrics, theil
+from model.analysis.runner import solve_scenario
+from model.workbook.scenarios import Parameters, Scenario
 from tests.fixtures_lp import make_data
 from tests.workbooks import WORKED_EXAMPLE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 import pytest
 
-from model.formulation import (
+from model.lp.formulation import (
     LEVELS,
     before_adjustment,
     build_model,
@@ -15,8 +15,8 @@ from model.formulation import (
     reserve_floor,
     update_coefficients,
 )
-from model.scenarios import Parameters
 from model.schema import OBJECTIVES
+from model.workbook.scenarios import Parameters
 from tests.fixtures_lp import make_data, parameters, unit
 from tests.workbooks import WORKED_EXAMPLE
 

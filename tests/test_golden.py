@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.inputs import FundData, read_workbook
-from model.results import Allocation
-from model.runner import solve_scenario
-from model.solve import negligible
+from model.analysis.results import Allocation
+from model.analysis.runner import solve_scenario
+from model.lp.solve import negligible
+from model.workbook.reader import FundData, read_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inputs" / "sample_2020.xlsx"
@@ -127,7 +127,7 @@ def solved(data: FundData) -> Iterator[dict[tuple[str, str], Allocation]]:
     for method in METHODS:
         with pytest.MonkeyPatch.context() as patch:
             if method == "interior_point":
-                patch.setattr("model.solve.LARGE_MODEL_COLUMNS", 0)
+                patch.setattr("model.lp.solve.LARGE_MODEL_COLUMNS", 0)
             for scenario in SCENARIOS:
                 results[scenario, method] = solve_scenario(data, data.scenario(scenario))
     yield results

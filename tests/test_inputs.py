@@ -20,9 +20,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from model.errors import InputError, Problem
-from model.inputs import FundData, read_workbook
-from model.scenarios import Parameters, apply_overrides
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
+from model.workbook.reader import FundData, read_workbook
+from model.workbook.scenarios import Parameters, apply_overrides
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 KEYS = [f.key for f in PROVINCE_FIELDS]

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.results import Allocation
-from model.scenarios import Parameters
-from model.solve import negligible
+from model.analysis.results import Allocation
+from model.lp.solve import negligible
+from model.workbook.scenarios import Parameters
 from tests.fixtures_lp import (
     MONEY_RESULTS,
     MONTH_RESULTS,

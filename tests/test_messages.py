@@ -17,11 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from model.archive import inspect_archive
 from model.cli import main
 from model.errors import InputError, Problem
-from model.scenarios import Parameters, apply_overrides, parse_assignment, sweep_scenarios
 from model.web import jobs, server
+from model.workbook.archive import inspect_archive
+from model.workbook.scenarios import Parameters, apply_overrides, parse_assignment, sweep_scenarios
 from model.xlsx import refuse_overwrite
 from tests.conftest import LiveServer
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
@@ -110,19 +110,19 @@ def test_archive_refusals_are_bilingual(case: str, tmp_path: Path) -> None:
 def test_archive_size_limits_are_bilingual(
     tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import model.archive
+    import model.workbook.archive
 
     huge = tmp_path / "huge.xlsx"
     with huge.open("wb") as handle:
-        handle.truncate(model.archive.MAX_FILE_BYTES + 1)  # sparse
+        handle.truncate(model.workbook.archive.MAX_FILE_BYTES + 1)  # sparse
     (problem,) = problems_of(lambda: inspect_archive(huge, huge.name))
     assert_bilingual(problem)
     assert "MiB" in problem.what_zh
     # declared and streamed sizes, with the limit lowered so the test stays small
-    monkeypatch.setattr(model.archive, "MAX_UNCOMPRESSED_BYTES", 100)
+    monkeypatch.setattr(model.workbook.archive, "MAX_UNCOMPRESSED_BYTES", 100)
     (declared,) = problems_of(lambda: inspect_archive(good, "good.xlsx"))
     assert_bilingual(declared)
-    monkeypatch.setattr(model.archive, "MAX_UNCOMPRESSED_BYTES", 2)
+    monkeypatch.setattr(model.workbook.archive, "MAX_UNCOMPRESSED_BYTES", 2)
 
     def refuse(*fields: str) -> InputError:
         return InputError([Problem("s.xlsx", *fields)])
@@ -130,7 +130,9 @@ def test_archive_size_limits_are_bilingual(
     streamed = _zip(tmp_path / "s.xlsx", WORKBOOK_XML)
     with zipfile.ZipFile(streamed) as archive:
         members = archive.infolist()
-        (bomb,) = problems_of(lambda: model.archive._measure_members(archive, members, refuse))
+        (bomb,) = problems_of(
+            lambda: model.workbook.archive._measure_members(archive, members, refuse)
+        )
     assert_bilingual(bomb)
     assert "zip" in bomb.what_zh
 
@@ -178,7 +180,7 @@ def test_server_refusals_are_bilingual(tmp_path: Path) -> None:
 
 
 def test_web_sweep_limits_are_bilingual(good: Path) -> None:
-    from model.inputs import read_workbook
+    from model.workbook.reader import read_workbook
 
     data = read_workbook(good)
     too_many = ",".join(f"0.{n:03d}" for n in range(1, jobs.MAX_WEB_SCENARIOS + 2))

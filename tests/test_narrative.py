@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from model import diagnostics, narrative
-from model.inputs import read_workbook
-from model.results import Allocation, roles
-from model.runner import solve_scenario
+from model.analysis import diagnostics, narrative
+from model.analysis.results import Allocation, roles
+from model.analysis.runner import solve_scenario
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
-from model.template import write_template
+from model.workbook.reader import read_workbook
+from model.workbook.template import write_template
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

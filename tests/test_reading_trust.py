@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 
 from model.errors import InputError, Problem
-from model.inputs import FundData, read_workbook
 from model.schema import PROVINCE_FIELDS
+from model.workbook.reader import FundData, read_workbook
 from tests.workbooks import WORKED_EXAMPLE
 
 KEYS = [f.key for f in PROVINCE_FIELDS]

@@ -15,13 +15,14 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from model import diagnostics, narrative
+from model.analysis import diagnostics, narrative
+from model.analysis.equity import METRICS
+from model.analysis.quarterly import ADVANCE_KEYS
+from model.analysis.results import PROVINCE_JSON_KEYS, Allocation
+from model.analysis.runner import solve_scenario
 from model.cli import main
-from model.equity import METRICS
 from model.errors import InputError
-from model.inputs import read_workbook
-from model.quarterly import ADVANCE_KEYS
-from model.report import (
+from model.export.allocation import (
     ALLOCATION_COLUMNS,
     MONEY,
     MONTHS,
@@ -31,8 +32,7 @@ from model.report import (
     write_allocation_workbook,
     write_json,
 )
-from model.results import PROVINCE_JSON_KEYS, Allocation
-from model.runner import solve_scenario
+from model.workbook.reader import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "sample_2020.xlsx"
@@ -260,7 +260,7 @@ def test_equity_has_every_metric_with_its_meaning(full: Allocation, book: Workbo
 
 
 def test_an_undefined_metric_says_so(full: Allocation, tmp_path: Path) -> None:
-    from model.equity import Metric
+    from model.analysis.equity import Metric
 
     equity = copy.deepcopy(full.equity)
     equity["before"]["theil"] = Metric(None, "undefined: a unit has zero resources")

@@ -18,15 +18,15 @@ from hypothesis import given, settings
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from model import narrative
+from model.analysis import narrative
+from model.analysis.results import COMPUTED_MONEY, Allocation, clean, roles
+from model.analysis.runner import solve_scenario
 from model.cli import main
 from model.errors import Problem
-from model.inputs import FundData, read_workbook
-from model.report import allocation_workbook
-from model.results import COMPUTED_MONEY, Allocation, clean, roles
-from model.runner import solve_scenario
-from model.solve import negligible
-from model.thresholds import ROUGHLY_EVEN_100m
+from model.export.allocation import allocation_workbook
+from model.lp.solve import negligible
+from model.vocabulary import ROUGHLY_EVEN_100m
+from model.workbook.reader import FundData, read_workbook
 from tests.fixtures_lp import instances, money_scale, solve_instance
 
 SAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "sample_2020.xlsx"
@@ -261,7 +261,7 @@ def test_no_deficit_sentence_when_every_unit_ends_at_or_above_zero(
 def warned(sample: FundData, monkeypatch: pytest.MonkeyPatch) -> FundData:
     """The sample as the reader returns it when it has warnings to give."""
     data = dataclasses.replace(sample, source=dataclasses.replace(sample.source, warnings=WARNINGS))
-    monkeypatch.setattr("model.inputs.read_workbook", lambda *args, **kwargs: data)
+    monkeypatch.setattr("model.workbook.reader.read_workbook", lambda *args, **kwargs: data)
     return data
 
 

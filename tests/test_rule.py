@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.rule import contributions, covered_employees, statutory_allocation
-from model.scenarios import Parameters
+from model.lp.rule import contributions, covered_employees, statutory_allocation
+from model.workbook.scenarios import Parameters
 from tests.fixtures_lp import make_data
 from tests.workbooks import WORKED_EXAMPLE
 

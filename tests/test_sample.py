@@ -14,9 +14,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from model.inputs import FundData, read_workbook
-from model.rule import RuleAllocation, statutory_allocation
+from model.lp.rule import RuleAllocation, statutory_allocation
 from model.schema import PROVINCE_FIELDS
+from model.workbook.reader import FundData, read_workbook
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "inputs" / "sample_2020.xlsx"

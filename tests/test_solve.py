@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from model.analysis.runner import Runner, solve_scenario
 from model.cli import main
-from model.formulation import build_model, coefficients
-from model.inputs import read_workbook
-from model.runner import Runner, solve_scenario
-from model.scenarios import Parameters, Scenario, apply_overrides
+from model.lp.formulation import build_model, coefficients
+from model.lp.solve import solve_lexicographic
 from model.schema import OBJECTIVES
-from model.solve import solve_lexicographic
+from model.workbook.reader import read_workbook
+from model.workbook.scenarios import Parameters, Scenario, apply_overrides
 from tests.fixtures_lp import level_values, make_data, random_instance, solve, unit
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 

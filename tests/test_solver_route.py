@@ -19,11 +19,11 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from model.formulation import Coefficients, build_model, coefficients, scenario_bounds
-from model.inputs import FundData, read_workbook
-from model.scenarios import Parameters, apply_overrides
+from model.lp.formulation import Coefficients, build_model, coefficients, scenario_bounds
+from model.lp.solve import LexicographicSolver, SolverFailure
 from model.schema import OBJECTIVES
-from model.solve import LexicographicSolver, SolverFailure
+from model.workbook.reader import FundData, read_workbook
+from model.workbook.scenarios import Parameters, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inputs" / "sample_2020.xlsx"

@@ -12,9 +12,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from model.cli import main
 from model.errors import InputError
-from model.inputs import read_workbook
 from model.schema import OBJECTIVES, PARAMETER_FIELDS, PROVINCE_FIELDS, REGIONS
-from model.template import write_template
+from model.workbook.reader import read_workbook
+from model.workbook.template import write_template
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 

@@ -23,11 +23,11 @@ import pytest
 from openpyxl import load_workbook
 
 from model.errors import InputError
-from model.inputs import read_workbook
 from model.web import charts, forms, server
 from model.web.app import create_app
 from model.web.security import session_value
 from model.web.storage import RunStore, UnknownRun, new_run_id
+from model.workbook.reader import read_workbook
 from tests.conftest import LiveServer
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
@@ -143,8 +143,8 @@ def test_a_run_is_stored_shown_and_downloadable(
 
 
 def test_the_summary_uses_the_narrative(client: httpx.Client, worked: Path) -> None:
-    from model.narrative import summary_sentences
-    from model.runner import solve_scenario
+    from model.analysis.narrative import summary_sentences
+    from model.analysis.runner import solve_scenario
 
     data = read_workbook(worked)
     expected = summary_sentences(solve_scenario(data, data.scenarios[0]))
@@ -475,8 +475,8 @@ def publish_page(web_data_dir: Path, page: dict[str, Any]) -> str:
 def test_the_readers_warnings_are_stored_and_shown_at_the_top(
     client: httpx.Client, worked: Path, web_data_dir: Path
 ) -> None:
+    from model.analysis.runner import solve_scenario
     from model.errors import Problem
-    from model.runner import solve_scenario
     from model.web.pages import run_page
 
     warnings = (
@@ -520,7 +520,7 @@ def test_the_readers_warnings_are_stored_and_shown_at_the_top(
 def test_a_page_stored_before_warnings_and_roles_still_renders(
     client: httpx.Client, worked: Path, web_data_dir: Path
 ) -> None:
-    from model.runner import solve_scenario
+    from model.analysis.runner import solve_scenario
     from model.web.pages import run_page
 
     data = read_workbook(worked)

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from model.errors import InputError
-from model.inputs import read_workbook
+from model.workbook.reader import read_workbook
 
 RUN_URL = re.compile(r".*/runs/[0-9a-f]{32}$")
 COMPARE_URL = re.compile(r".*/compare/[0-9a-f]{32}$")

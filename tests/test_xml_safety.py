@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from model.errors import InputError
-from model.inputs import read_workbook
+from model.workbook.reader import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 ENTITIES = (

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import InputError, Problem
-from model.scenarios import Parameters, Scenario, apply_overrides
+from model.workbook.scenarios import Parameters, Scenario, apply_overrides
 
 MAX_WEB_SCENARIOS = 50
 """A typed sweep can multiply quickly; larger studies belong to ``caf compare``."""
@@ -29,7 +29,7 @@ def _fields(problems: tuple[Problem, ...] | list[Problem]) -> list[Fields]:
 
 def warm_up() -> bool:
     """Import the solver stack once, so the first planner does not wait for it."""
-    import model.runner  # noqa: F401
+    import model.analysis.runner  # noqa: F401
 
     return True
 
@@ -41,7 +41,7 @@ def form_text(value: object) -> str:
 
 def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
     """Validate a workbook and return what the upload form needs to prefill itself."""
-    from model.inputs import read_workbook
+    from model.workbook.reader import read_workbook
 
     try:
         data = read_workbook(input_path, source_name)
@@ -83,10 +83,10 @@ def solve_job(
     Returns ``{"problems": [...]}`` for bad input (workbook and form together), else
     ``{"meta": {...}}`` describing the run.
     """
-    from model.inputs import read_workbook
-    from model.report import write_allocation_workbook, write_json
-    from model.runner import solve_scenario
+    from model.analysis.runner import solve_scenario
+    from model.export.allocation import write_allocation_workbook, write_json
     from model.web.pages import run_page
+    from model.workbook.reader import read_workbook
 
     problems: list[Problem] = []
     data = scenario = None
@@ -116,7 +116,7 @@ def solve_job(
 
 
 def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> list[Scenario]:
-    from model.scenarios import sweep_scenarios
+    from model.workbook.scenarios import sweep_scenarios
 
     if sweep_lines:
         try:
@@ -155,11 +155,11 @@ def compare_job(
     input_path: str, source_name: str, folder: str, sweep_lines: list[str]
 ) -> dict[str, Any]:
     """Run a workbook's scenarios (or a typed sweep) and write the comparison into ``folder``."""
-    from model.compare import run_comparison
-    from model.compare_report import write_comparison_workbook
-    from model.inputs import read_workbook
-    from model.report import write_json
+    from model.analysis.comparison import run_comparison
+    from model.export.allocation import write_json
+    from model.export.comparison import write_comparison_workbook
     from model.web.pages import compare_page
+    from model.workbook.reader import read_workbook
 
     problems: list[Problem] = []
     try:

@@ -2,8 +2,8 @@
 
 Built in the worker once per run, from the same objects that write the workbooks, so a
 page shows exactly the workbook's figures and can be rendered again after a restart
-without solving. Pages format; they never compute: figures come from ``model.results``,
-``model.compare`` and ``model.narrative``.
+without solving. Pages format; they never compute: figures come from ``model.analysis.results``,
+``model.analysis.comparison`` and ``model.analysis.narrative``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from model.equity import METRIC_MEANINGS
-from model.inputs import Source
-from model.results import STATES, Allocation
+from model.analysis.equity import METRIC_MEANINGS
+from model.analysis.results import STATES, Allocation
+from model.workbook.reader import Source
 
 Label = tuple[str, str, str]
 """``(Chinese, English, unit)``: printed as ``中文 English (unit)`` like the template."""
@@ -92,7 +92,7 @@ def plain(value: Any) -> Any:
 
 def summary(allocation: Allocation) -> list[tuple[str, str]]:
     """The narrative's sentences as ``(Chinese, English)`` pairs."""
-    from model.narrative import summary_sentences
+    from model.analysis.narrative import summary_sentences
 
     return [(zh, en) for zh, en in summary_sentences(allocation)]
 
@@ -149,7 +149,7 @@ def frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
 
 def compare_page(comparison: Any) -> dict[str, Any]:
     """Everything the comparison page shows: KPIs, each scenario's diff, the trade-off."""
-    from model.compare_report import KPI_LABELS
+    from model.export.comparison import KPI_LABELS
 
     kpi = comparison.kpi_table()
     shown = [c for c in KPI_SHOWN if c in kpi.columns]

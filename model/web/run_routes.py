@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.responses import HTMLResponse, Response
 
+from model.analysis.results import STATES
 from model.errors import Problem
-from model.results import STATES
 from model.web import charts, forms, jobs
 from model.web.pages import PROVINCE_COLUMNS, STATE_LABELS, label
 from model.web.site import MAX_FORM_FIELDS, XLSX, site_of

@@ -16,10 +16,10 @@ from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from model import __version__
-from model.narrative import ROLE_LABELS
-from model.results import BENEFICIARY, CONTRIBUTOR, EVEN
+from model.analysis.narrative import ROLE_LABELS
+from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN
 from model.schema import PARAMETER_FIELDS
-from model.thresholds import DISPLAY_ZERO, ROUGHLY_EVEN_100m
+from model.vocabulary import DISPLAY_ZERO, ROUGHLY_EVEN_100m
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATUS_LABELS = {

@@ -1,9 +1,9 @@
 """Allocation → the formatted allocation workbook, and the JSON result (the only writer).
 
-Results compute; reports lay out. Every figure comes from the ``Allocation``, every sentence
-from ``model.narrative`` and the quarterly schedule from ``model.quarterly``: this module
-only places values, formats and charts. Cells hold values, never formulas. User text goes
-through ``report_cells.text_cell``, which strips control characters and forces the string
+Results compute; reports lay out. Every figure comes from the ``Allocation``, every
+sentence from ``analysis.narrative`` and the quarterly schedule from ``analysis.quarterly``:
+this module only places values, formats and charts. Cells hold values, never formulas. User
+text goes through ``export.cells.text_cell``, which strips control characters and forces the string
 type, so a province named ``=HYPERLINK(...)`` stays a harmless string.
 
 Sheets, in order: summary, allocation, equity, diagnostics, quarterly, run_info.
@@ -24,11 +24,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model import diagnostics, narrative
-from model.equity import METRIC_MEANINGS, METRICS
-from model.formulation import level_meaning
-from model.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
-from model.report_cells import (
+from model.analysis import diagnostics, narrative
+from model.analysis.equity import METRIC_MEANINGS, METRICS
+from model.analysis.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
+from model.analysis.results import BENEFICIARY, CONTRIBUTOR, STATES, STATUS_GAP, Allocation
+from model.export.cells import (
     COUNT,
     MONEY,
     MONTHS,
@@ -51,8 +51,8 @@ from model.report_cells import (
     text_cell,
     wrapped,
 )
-from model.report_charts import CHARTS, ChartSpec, add_charts
-from model.results import BENEFICIARY, CONTRIBUTOR, STATES, STATUS_GAP, Allocation
+from model.export.charts import CHARTS, ChartSpec, add_charts
+from model.lp.formulation import level_meaning
 from model.schema import PARAMETER_FIELDS
 from model.xlsx import atomic_path, refuse_overwrite, save_workbook
 

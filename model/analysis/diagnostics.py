@@ -14,9 +14,7 @@ from collections.abc import Iterable
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from model.formulation import LEVEL_GAP, LEVEL_SUBSIDY
-from model.inputs import Source
-from model.narrative import (
+from model.analysis.narrative import (
     Line,
     _names,
     _yi,
@@ -26,7 +24,8 @@ from model.narrative import (
     plural,
     plural_months,
 )
-from model.results import Allocation
+from model.analysis.results import Allocation
+from model.lp.formulation import LEVEL_GAP, LEVEL_SUBSIDY
 from model.schema import (
     MONTHS_PER_YEAR,
     PARAMETER_BY_KEY,
@@ -34,7 +33,8 @@ from model.schema import (
     PROVINCE_BY_KEY,
     PROVINCE_FIELDS,
 )
-from model.thresholds import DISPLAY_ZERO
+from model.vocabulary import DISPLAY_ZERO
+from model.workbook.reader import Source
 
 
 def _up(value: float, places: int = 2) -> float:

@@ -12,9 +12,9 @@ import itertools
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from model.cells import coerce_cell
 from model.errors import InputError, Problem
 from model.schema import PARAMETER_BY_KEY
+from model.workbook.cells import coerce_cell
 
 BASE_SCENARIO = "base"
 

@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler, LinearStandardFormInfo
 
-from model.formulation import (
+from model.lp.formulation import (
     LEVEL_EQUITY,
     LEVEL_GAP,
     LEVEL_SUBSIDY,

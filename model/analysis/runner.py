@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 
-from model.formulation import build_model, coefficients
-from model.inputs import FundData
-from model.results import Allocation, extract
-from model.rule import statutory_allocation
-from model.scenarios import Scenario
-from model.solve import LexicographicSolver
+from model.analysis.results import Allocation, extract
+from model.lp.formulation import build_model, coefficients
+from model.lp.rule import statutory_allocation
+from model.lp.solve import LexicographicSolver
+from model.workbook.reader import FundData
+from model.workbook.scenarios import Scenario
 
 
 class Runner:

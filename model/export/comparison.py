@@ -3,7 +3,7 @@
 Sheets: ``kpi`` (one row per scenario, with the trade-off charts), one province ×
 scenario matrix per figure, one ``diff`` sheet per scenario against the base, and
 ``run_info`` with every scenario's parameters and solve levels. Layout only: every
-figure comes from ``model.compare``.
+figure comes from ``model.analysis.comparison``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model.compare import KPI_COLUMNS, Comparison
-from model.equity import METRIC_MEANINGS, METRICS
-from model.report_cells import (
+from model.analysis.comparison import KPI_COLUMNS, Comparison
+from model.analysis.equity import METRIC_MEANINGS, METRICS
+from model.export.cells import (
     HEADER_FILL,
     HEADER_FONT,
     MONEY,
@@ -34,7 +34,7 @@ from model.report_cells import (
     put,
     text_cell,
 )
-from model.thresholds import ROUGHLY_EVEN_100m
+from model.vocabulary import ROUGHLY_EVEN_100m
 from model.xlsx import save_workbook
 
 KPI_LABELS: dict[str, str] = {

@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from model.equity import METRICS
-from model.inputs import FundData
-from model.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
-from model.runner import Runner
-from model.scenarios import Scenario
+from model.analysis.equity import METRICS
+from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
+from model.analysis.runner import Runner
+from model.workbook.reader import FundData
+from model.workbook.scenarios import Scenario
 
 Progress = Callable[[int, int], None]
 

@@ -3,7 +3,7 @@
 The report writer lays out; it does no arithmetic. Everything a sentence needs (counts,
 largest transfers) is worked out here, and every function returns ``(Chinese, English)``
 pairs so the workbook and the web page can print them side by side. The diagnostics
-sheet's sentences live in ``model.diagnostics``.
+sheet's sentences live in ``model.analysis.diagnostics``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
 from model.errors import Problem
-from model.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
-from model.thresholds import DISPLAY_ZERO, ROUGHLY_EVEN_100m
+from model.vocabulary import DISPLAY_ZERO, ROUGHLY_EVEN_100m
 
 Line = tuple[str, str]
 """One sentence as ``(Chinese, English)``."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from model.results import Allocation
-from model.thresholds import DISPLAY_ZERO
+from model.analysis.results import Allocation
+from model.vocabulary import DISPLAY_ZERO
 
 QUARTERS: tuple[str, ...] = ("q1", "q2", "q3", "q4")
 ADVANCE_SHARE = 0.25

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from model.rule import RuleAllocation, statutory_allocation
-from model.scenarios import Parameters
+from model.lp.rule import RuleAllocation, statutory_allocation
 from model.schema import MONTHS_PER_YEAR
+from model.workbook.scenarios import Parameters
 
 LEVEL_GAP = "unfunded_gap"
 LEVEL_SUBSIDY = "fiscal_subsidy"

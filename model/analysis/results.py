@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.equity import Metric, equity_metrics
-from model.formulation import LEVEL_GAP, Coefficients
-from model.inputs import Source
-from model.rule import RuleAllocation
-from model.scenarios import Parameters
+from model.analysis.equity import Metric, equity_metrics
+from model.lp.formulation import LEVEL_GAP, Coefficients
+from model.lp.rule import RuleAllocation
+from model.lp.solve import LevelOutcome, SolveOutcome, negligible
 from model.schema import MONTHS_PER_YEAR
-from model.solve import LevelOutcome, SolveOutcome, negligible
-from model.thresholds import ROUGHLY_EVEN_100m
+from model.vocabulary import ROUGHLY_EVEN_100m
+from model.workbook.reader import Source
+from model.workbook.scenarios import Parameters
 
 STATUS_FULL = "full_payment"
 STATUS_GAP = "unfunded_gap"

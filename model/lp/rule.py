@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from model.scenarios import Parameters
+from model.workbook.scenarios import Parameters
 
 YUAN_PER_100M = 1e8
 PERSONS_PER_10K = 1e4

@@ -18,11 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.archive import inspect_archive
-from model.cells import Uncached, blank, coerce_cell, column_letter, text_of
 from model.errors import InputError, Problem
-from model.plausibility import check_plausibility
-from model.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
 from model.schema import (
     ACCEPT_UNUSUAL,
     PARAMETER_BY_KEY,
@@ -40,7 +36,11 @@ from model.schema import (
     is_ignored_header,
     normalise_header,
 )
-from model.sheets import Marks, SheetInfo, list_sheets, sheet_marks
+from model.workbook.archive import inspect_archive
+from model.workbook.cells import Uncached, blank, coerce_cell, column_letter, text_of
+from model.workbook.plausibility import check_plausibility
+from model.workbook.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
+from model.workbook.sheets import Marks, SheetInfo, list_sheets, sheet_marks
 
 
 @dataclass(frozen=True)
