@@ -252,9 +252,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _money(value: float) -> str:
-    from model.analysis.narrative import _yi
+    from model.analysis.narrative import yi
 
-    return _yi(value)
+    return yi(value)
 
 
 def _months(value: float | None) -> str:

@@ -29,6 +29,7 @@ from model.analysis.results import Allocation
 from model.analysis.runner import solve_scenario
 from model.lp.solve import negligible
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
+from model.workbook import reader
 from model.workbook.reader import FundData, read_workbook
 from model.workbook.scenarios import Scenario
 from tests.conftest import SAMPLE
@@ -66,9 +67,9 @@ def number(text: str) -> float:
 
 def cell_keys(data: FundData) -> dict[str, str]:
     """``provinces!N`` or ``parameters!B8`` → key, as the diagnostics name the cells."""
-    keys = {diagnostics.province_cell(f.key, data.source): f.key for f in PROVINCE_FIELDS}
+    keys = {reader.province_cell(f.key, data.source): f.key for f in PROVINCE_FIELDS}
     for field in PARAMETER_FIELDS:
-        keys[diagnostics.parameter_cell(field.key, data.source)] = field.key
+        keys[reader.parameter_cell(field.key, data.source)] = field.key
     return keys
 
 

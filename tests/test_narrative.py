@@ -16,6 +16,7 @@ from model.analysis import diagnostics, narrative
 from model.analysis.results import Allocation, roles
 from model.analysis.runner import solve_scenario
 from model.schema import PARAMETER_FIELDS, PROVINCE_FIELDS
+from model.workbook import reader
 from model.workbook.reader import read_workbook
 from model.workbook.template import write_template
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
@@ -85,18 +86,18 @@ def test_cells_follow_the_template_layout(tmp_path: Path) -> None:
     """provinces!N is the local subsidy cap and parameters!B8 the central budget, as written."""
     workbook = load_workbook(write_template(tmp_path / "template.xlsx"))
     for field in PROVINCE_FIELDS:
-        cell = diagnostics.province_cell(field.key).split("!")[1] + "1"
+        cell = reader.province_cell(field.key).split("!")[1] + "1"
         assert workbook["provinces"][cell].value == field.label
     for field in PARAMETER_FIELDS:
-        row = int(diagnostics.parameter_cell(field.key).split("!B")[1])
+        row = int(reader.parameter_cell(field.key).split("!B")[1])
         assert workbook["parameters"].cell(row=row, column=1).value == field.key
-    assert diagnostics.province_cell("local_subsidy_cap_100m") == "provinces!N"
-    assert diagnostics.parameter_cell("central_subsidy_budget_100m") == "parameters!B8"
+    assert reader.province_cell("local_subsidy_cap_100m") == "provinces!N"
+    assert reader.parameter_cell("central_subsidy_budget_100m") == "parameters!B8"
 
 
 def test_english_name_falls_back_to_chinese(full: Allocation) -> None:
     unnamed = with_table(full, name_en=["", "Beta", ""])
-    assert narrative.join_en(narrative._names(unnamed.table)[1]) == "甲, Beta and 丙"
+    assert narrative.join_en(narrative.unit_names(unnamed.table)[1]) == "甲, Beta and 丙"
 
 
 # --- roles and counts ----------------------------------------------------------------------
@@ -204,9 +205,9 @@ def test_binding_lines_without_limits(full: Allocation) -> None:
 
 def test_binding_lines_name_where_each_constraint_binds(gap: Allocation) -> None:
     text = english(diagnostics.binding_lines(gap))
-    cap = diagnostics.province_cell("local_subsidy_cap_100m", gap.source)
-    band = diagnostics.parameter_cell("max_rule_deviation", gap.source)
-    budget = diagnostics.parameter_cell("central_subsidy_budget_100m", gap.source)
+    cap = reader.province_cell("local_subsidy_cap_100m", gap.source)
+    band = reader.parameter_cell("max_rule_deviation", gap.source)
+    budget = reader.parameter_cell("central_subsidy_budget_100m", gap.source)
     assert f"Local subsidy is at its cap ({cap}) in Beta (100.00亿) and Gamma (50.00亿)" in text
     assert f"At the lower edge of the ±50% rule band ({band}): Alpha" in text
     assert "At the reserve floor of 1 month of expenditure: Beta and Gamma" in text
@@ -266,7 +267,7 @@ def test_gap_lines_name_the_input_cells_and_amounts(gap: Allocation) -> None:
     assert f"Beta (code B) is short of {short:,.2f}亿" in text
 
     def cell(key: str) -> str:
-        return diagnostics.province_cell(key, gap.source, 3)
+        return reader.province_cell(key, gap.source, 3)
 
     assert cell("local_subsidy_cap_100m") != "provinces!N3"
     assert (
@@ -284,8 +285,8 @@ def test_gap_lines_name_the_input_cells_and_amounts(gap: Allocation) -> None:
     )
     opening = cell("opening_balance_100m")
     assert f"({opening}) from 100.00亿 to {up(100 + short):,.2f}亿" in text
-    budget = diagnostics.parameter_cell("central_subsidy_budget_100m", gap.source)
-    floor = diagnostics.parameter_cell("reserve_months_floor", gap.source)
+    budget = reader.parameter_cell("central_subsidy_budget_100m", gap.source)
+    floor = reader.parameter_cell("reserve_months_floor", gap.source)
     assert f"central subsidy budget ({budget}) from 30.00亿 to {up(30 + short):,.2f}亿" in text
     assert f"even setting the reserve floor ({floor}) to 0 would not close it" in text
     total = gap.totals["unfunded_gap_100m"]

@@ -1,9 +1,9 @@
 """The diagnostics of an ``Allocation`` in words: binding constraints, dual values and the
 input changes that would close an unfunded gap, each as ``(Chinese, English)`` pairs.
 
-Cell references name the planner's own input workbook: the ``provinces`` column of each
-key as ``caf template`` lays it out (``schema.PROVINCE_FIELDS`` order) and the unit's own
-row as it was read (``input_row``), and the ``parameters`` keys from row 2.
+Cell references name the planner's own input workbook. Where each key and unit sits is the
+reader's knowledge (``workbook.reader.province_cell`` and ``parameter_cell``): this module
+asks it rather than knowing the layout.
 """
 
 from __future__ import annotations
@@ -12,29 +12,26 @@ import math
 from collections.abc import Iterable
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from model.analysis.narrative import (
     Line,
-    _names,
-    _yi,
     join_en,
     join_zh,
     name_en,
     plural,
     plural_months,
+    unit_names,
+    yi,
 )
 from model.analysis.results import Allocation
 from model.lp.formulation import LEVEL_GAP, LEVEL_SUBSIDY
 from model.schema import (
     MONTHS_PER_YEAR,
     PARAMETER_BY_KEY,
-    PARAMETER_FIELDS,
     PROVINCE_BY_KEY,
-    PROVINCE_FIELDS,
 )
 from model.vocabulary import DISPLAY_ZERO
-from model.workbook.reader import Source
+from model.workbook.reader import parameter_cell, province_cell
 
 
 def _up(value: float, places: int = 2) -> float:
@@ -77,24 +74,6 @@ BAND_EDGES: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def province_cell(key: str, source: Source | None = None, row: int = 0) -> str:
-    """``provinces!N23``: the key's column in the planner's sheet and the unit's row.
-
-    Without a source (or for a key the planner's sheet lacks) the column is the one
-    ``caf template`` writes; without a row only the column is named.
-    """
-    columns = dict(source.province_columns) if source else {}
-    letter = columns.get(key) or get_column_letter([f.key for f in PROVINCE_FIELDS].index(key) + 1)
-    return f"provinces!{letter}{row if row > 0 else ''}"
-
-
-def parameter_cell(key: str, source: Source | None = None) -> str:
-    """``parameters!B8``: where the planner's sheet holds the key, else the template's cell."""
-    cells = dict(source.parameter_cells) if source else {}
-    row = [f.key for f in PARAMETER_FIELDS].index(key) + 2
-    return cells.get(key) or f"parameters!B{row}"
-
-
 # --- diagnostics: binding constraints ---------------------------------------------------
 
 
@@ -110,7 +89,7 @@ def binding_lines(allocation: Allocation) -> list[Line]:
 
 
 def _fund_binding(allocation: Allocation) -> Line:
-    fund = _yi(allocation.totals["fund_100m"])
+    fund = yi(allocation.totals["fund_100m"])
     return (
         f"基金收支平衡：调剂基金全部拨付，共{fund}元（该约束总是起作用）。",
         f"Fund balance: the fund pays out exactly what it raises, {fund} (always binding).",
@@ -131,8 +110,8 @@ def _local_cap_binding(allocation: Allocation) -> Line:
             "Local subsidy cap: every cap is 0, so no unit can add local subsidy.",
         )
     rows = list(capped.itertuples())
-    zh = join_zh([f"{r.name_zh}（{_yi(r.local_subsidy_cap_100m)}元）" for r in rows], len(rows))
-    en = join_en([f"{name_en(r)} ({_yi(r.local_subsidy_cap_100m)})" for r in rows], len(rows))
+    zh = join_zh([f"{r.name_zh}（{yi(r.local_subsidy_cap_100m)}元）" for r in rows], len(rows))
+    en = join_en([f"{name_en(r)} ({yi(r.local_subsidy_cap_100m)})" for r in rows], len(rows))
     cell = province_cell("local_subsidy_cap_100m", allocation.source)
     return (
         f"地方财政补助已达上限（{cell}）：{zh}。这些省份无法再追加地方补助。",
@@ -163,7 +142,7 @@ def _band_binding(allocation: Allocation) -> list[Line]:
         at_edge = table[table[flag]]
         if at_edge.empty:
             continue
-        zh, en = _names(at_edge)
+        zh, en = unit_names(at_edge)
         lines.append(
             (
                 f"规则偏离带（±{delta:.0%}，{cell}）{zh_edge}：{join_zh(zh, 10)}，{zh_meaning}。",
@@ -196,7 +175,7 @@ def _floor_binding(allocation: Allocation) -> Line:
             f"储备下限：所有单位年末结余均高于{floor_zh}。",
             f"Reserve floor: every unit ends the year above {floor_en}.",
         )
-    zh, en = _names(at_floor)
+    zh, en = unit_names(at_floor)
     return (
         f"{join_zh(zh, 10)}年末恰好处于{floor_zh}（结余加缺口等于下限；已有赤字不要求弥补）。",
         f"At {floor_en}: {join_en(en, 10)} (closing balance plus any gap equals the floor; "
@@ -215,12 +194,12 @@ def _central_binding(allocation: Allocation) -> Line:
         )
     if allocation.central_budget_binding:
         return (
-            f"中央财政补助预算{_yi(budget)}元已全部用完（{cell}）。",
-            f"The central subsidy budget of {_yi(budget)} is used up ({cell}).",
+            f"中央财政补助预算{yi(budget)}元已全部用完（{cell}）。",
+            f"The central subsidy budget of {yi(budget)} is used up ({cell}).",
         )
     return (
-        f"中央财政补助预算未用完：使用{_yi(used)}元，预算{_yi(budget)}元（{cell}）。",
-        f"The central subsidy budget is not used up: {_yi(used)} of {_yi(budget)} ({cell}).",
+        f"中央财政补助预算未用完：使用{yi(used)}元，预算{yi(budget)}元（{cell}）。",
+        f"The central subsidy budget is not used up: {yi(used)} of {yi(budget)} ({cell}).",
     )
 
 
@@ -251,7 +230,7 @@ DUAL_MEANING: dict[str, tuple[str, str, str, str, str, str]] = {
 def dual_lines(allocation: Allocation) -> list[Line]:
     """The dual values and what each means for policy (marginal, not necessarily unique)."""
     level_zh, level_en, fund_zh, fund_en, _, _ = DUAL_MEANING[allocation.dual_level]
-    fund = _yi(allocation.fund_dual)
+    fund = yi(allocation.fund_dual)
     lines = [
         (
             f"以下为边际（局部）值，在{level_zh}读取；线性规划退化时不一定唯一。",
@@ -269,7 +248,7 @@ def _unit_dual_lines(allocation: Allocation) -> list[Line]:
     duals = duals.where(duals.abs() >= DISPLAY_ZERO, 0.0)
     lines = []
     for value in sorted(set(duals[duals != 0]), reverse=True):
-        zh, en = _names(allocation.table[duals == value])
+        zh, en = unit_names(allocation.table[duals == value])
         lines.append(
             (
                 f"{join_zh(zh, 10)}：" + unit_zh.format(v=f"{value:.2f}"),
@@ -294,16 +273,15 @@ def _unit_dual_lines(allocation: Allocation) -> list[Line]:
 
 def gap_lines(allocation: Allocation) -> list[Line]:
     """For each unit left with a gap, the input changes that would each close it."""
-    table = allocation.table
-    gaps = table[table["unfunded_gap_100m"] > 0].sort_values("unfunded_gap_100m", ascending=False)
+    gaps = allocation.gap_table()
     if gaps.empty:
         return [("所有单位均可足额发放，没有缺口需要弥补。", "No unit has an unfunded gap.")]
     total = allocation.totals["unfunded_gap_100m"]
     lines = [
         (
-            f"未弥补缺口共{_yi(total)}元。以下每项改动单独即可弥补相应单位的缺口（其余条件"
+            f"未弥补缺口共{yi(total)}元。以下每项改动单独即可弥补相应单位的缺口（其余条件"
             "不变，一阶估计；请重新运行caf确认）。单元格位置按caf template的版式给出。",
-            f"An unfunded gap of {_yi(total)} remains. Each change below would close that "
+            f"An unfunded gap of {yi(total)} remains. Each change below would close that "
             "unit's gap on its own, other things equal (a first-order estimate: re-run caf "
             "to confirm). Cells are named as `caf template` lays out the input workbook.",
         ),
@@ -317,8 +295,7 @@ def gap_lines(allocation: Allocation) -> list[Line]:
 def _all_gaps_central(allocation: Allocation, total: float) -> Line:
     budget = allocation.parameters.central_subsidy_budget_100m
     zh, en = _parameter_ref(allocation, "central_subsidy_budget_100m")
-    table = allocation.table
-    gaps = table[table["unfunded_gap_100m"] > 0]
+    gaps = allocation.gap_table()
     matched = [
         row for _, row in gaps.iterrows() if central_headroom(row) < float(row["unfunded_gap_100m"])
     ]
@@ -333,8 +310,8 @@ def _all_gaps_central(allocation: Allocation, total: float) -> Line:
         )
     target = _up(budget + total)
     return (
-        f"将{zh}由{_yi(budget)}提高到{_yi(target)}可一次弥补全部缺口。",
-        f"Raising {en} from {_yi(budget)} to {_yi(target)} would close every gap at once.",
+        f"将{zh}由{yi(budget)}提高到{yi(target)}可一次弥补全部缺口。",
+        f"Raising {en} from {yi(budget)} to {yi(target)} would close every gap at once.",
     )
 
 
@@ -365,8 +342,8 @@ def _unit_gap_lines(allocation: Allocation, row: pd.Series) -> list[Line]:
     code = str(row["code"])
     return [
         (
-            f"{zh_name}（代码{code}）缺口{_yi(gap)}元，以下任一改动即可弥补：",
-            f"{en_name} (code {code}) is short of {_yi(gap)}; any one of these would close it:",
+            f"{zh_name}（代码{code}）缺口{yi(gap)}元，以下任一改动即可弥补：",
+            f"{en_name} (code {code}) is short of {yi(gap)}; any one of these would close it:",
         ),
         *_gap_province_inputs(allocation, row, gap),
         *_gap_parameters(allocation, row, gap),
@@ -387,25 +364,25 @@ def _gap_province_inputs(allocation: Allocation, row: pd.Series, gap: float) -> 
     share = float(row["min_local_share"])
     zh, en = _province_ref(allocation, "local_subsidy_cap_100m", row)
     yield (
-        f"· 将{zh}由{_yi(cap)}提高到{_yi(_up(cap + gap))}；",
-        f"· raise {en} from {_yi(cap)} to {_yi(_up(cap + gap))};",
+        f"· 将{zh}由{yi(cap)}提高到{yi(_up(cap + gap))}；",
+        f"· raise {en} from {yi(cap)} to {yi(_up(cap + gap))};",
     )
     cut = _up(gap / (1.0 + allocation.parameters.reserve_months_floor / MONTHS_PER_YEAR))
     if cut < expenditure:
         zh, en = _province_ref(allocation, "expenditure_100m", row)
         yield (
-            f"· 或将{zh}减少{_yi(cut)}（储备下限随之降低）；",
-            f"· or lower {en} by {_yi(cut)} (the reserve floor falls with it);",
+            f"· 或将{zh}减少{yi(cut)}（储备下限随之降低）；",
+            f"· or lower {en} by {yi(cut)} (the reserve floor falls with it);",
         )
     zh, en = _province_ref(allocation, "contribution_income_100m", row)
-    yield (f"· 或将{zh}增加{_yi(_up(gap))}；", f"· or raise {en} by {_yi(_up(gap))};")
+    yield (f"· 或将{zh}增加{yi(_up(gap))}；", f"· or raise {en} by {yi(_up(gap))};")
     target = _up(max(opening, 0.0) + gap)
     zh, en = _province_ref(allocation, "opening_balance_100m", row)
     note_zh = "（结余为负时下限随之变动，只有转正的部分起作用）" if opening < 0 else ""
     note_en = " (while it is negative the floor moves with it)" if opening < 0 else ""
     yield (
-        f"· 或将{zh}由{_yi(opening)}提高到{_yi(target)}{note_zh}；",
-        f"· or raise {en} from {_yi(opening)} to {_yi(target)}{note_en};",
+        f"· 或将{zh}由{yi(opening)}提高到{yi(target)}{note_zh}；",
+        f"· or raise {en} from {yi(opening)} to {yi(target)}{note_en};",
     )
     if central_headroom(row) < gap:
         yield (
@@ -424,8 +401,8 @@ def _gap_parameters(allocation: Allocation, row: pd.Series, gap: float) -> Itera
     zh, en = _parameter_ref(allocation, "central_subsidy_budget_100m")
     if central_headroom(row) >= gap:
         yield (
-            f"· 或将{zh}由{_yi(budget)}提高到{_yi(_up(budget + gap))}；",
-            f"· or raise {en} from {_yi(budget)} to {_yi(_up(budget + gap))};",
+            f"· 或将{zh}由{yi(budget)}提高到{yi(_up(budget + gap))}；",
+            f"· or raise {en} from {yi(budget)} to {yi(_up(budget + gap))};",
         )
     months = params.reserve_months_floor
     if months > 0:

@@ -56,7 +56,8 @@ def _decimals(value: float) -> int:
     return 2
 
 
-def _yi(value: float) -> str:
+def yi(value: float) -> str:
+    """Money as every sentence shows it: ``1,234.56亿`` (more digits below a cent)."""
     return f"{value + 0.0:,.{_decimals(value)}f}亿"
 
 
@@ -109,7 +110,8 @@ def join_zh(names: Sequence[str], limit: int = NAME_LIMIT) -> str:
     return "、".join(shown[:-1]) + "和" + shown[-1]
 
 
-def _names(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+def unit_names(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The units of ``frame`` by name, in Chinese and in English."""
     rows = list(frame.itertuples())
     return [str(r.name_zh) for r in rows], [name_en(r) for r in rows]
 
@@ -147,9 +149,8 @@ def headline_counts(allocation: Allocation) -> dict[str, int]:
 
 def gap_names(allocation: Allocation) -> Line:
     """The units left with an unfunded gap, largest first, named in both languages."""
-    table = allocation.table
-    gaps = table[table["unfunded_gap_100m"] > 0].sort_values("unfunded_gap_100m", ascending=False)
-    zh, en = _names(gaps)
+    gaps = allocation.gap_table()
+    zh, en = unit_names(gaps)
     return "、".join(zh), ", ".join(en)
 
 
@@ -182,9 +183,8 @@ def _status_sentence(allocation: Allocation) -> Line:
             f"全部{n}个统筹单位均可保证养老金按时足额发放。",
             f"Full payment is guaranteed in all {plural(n, 'unit')}.",
         )
-    table = allocation.table
-    gaps = table[table["unfunded_gap_100m"] > 0].sort_values("unfunded_gap_100m", ascending=False)
-    zh, en = _names(gaps)
+    gaps = allocation.gap_table()
+    zh, en = unit_names(gaps)
     total = allocation.totals["unfunded_gap_100m"]
     if not en:
         return (
@@ -193,8 +193,8 @@ def _status_sentence(allocation: Allocation) -> Line:
             "thinly over the units that no single unit's share is above round-off.",
         )
     return (
-        f"无法保证全额发放：{join_zh(zh)}仍有{_yi(total)}元养老金缺口。",
-        f"Full payment cannot be guaranteed: an unfunded gap of {_yi(total)} remains in "
+        f"无法保证全额发放：{join_zh(zh)}仍有{yi(total)}元养老金缺口。",
+        f"Full payment cannot be guaranteed: an unfunded gap of {yi(total)} remains in "
         f"{join_en(en)}.",
     )
 
@@ -209,8 +209,8 @@ def deficit_sentence(allocation: Allocation) -> Line | None:
     if not codes:
         return None
     rows = list(allocation.table.loc[codes].sort_values("closing_balance_100m").itertuples())
-    zh = join_zh([f"{r.name_zh}（{_yi(r.closing_balance_100m)}元）" for r in rows], len(rows))
-    en = join_en([f"{name_en(r)} ({_yi(r.closing_balance_100m)})" for r in rows], len(rows))
+    zh = join_zh([f"{r.name_zh}（{yi(r.closing_balance_100m)}元）" for r in rows], len(rows))
+    en = join_en([f"{name_en(r)} ({yi(r.closing_balance_100m)})" for r in rows], len(rows))
     verb = "ends" if len(rows) == 1 else "end"
     return (
         f"{zh}年末结余仍为负数，但养老金照常足额发放：足额发放的底线是min(年初结余, 0)，"
@@ -225,10 +225,10 @@ def _fund_sentence(allocation: Allocation) -> Line:
     t = allocation.totals
     ratio = allocation.parameters.contribution_ratio
     return (
-        f"按{ratio * 100:g}%的上解比例，调剂基金规模为{_yi(t['fund_100m'])}元；优化后省际净调剂"
-        f"{_yi(t['moved_100m'])}元，按法定规则为{_yi(t['rule_moved_100m'])}元。",
-        f"At a contribution ratio of {ratio * 100:g}% the fund raises {_yi(t['fund_100m'])}; "
-        f"{_yi(t['moved_100m'])} moves between units, against {_yi(t['rule_moved_100m'])} "
+        f"按{ratio * 100:g}%的上解比例，调剂基金规模为{yi(t['fund_100m'])}元；优化后省际净调剂"
+        f"{yi(t['moved_100m'])}元，按法定规则为{yi(t['rule_moved_100m'])}元。",
+        f"At a contribution ratio of {ratio * 100:g}% the fund raises {yi(t['fund_100m'])}; "
+        f"{yi(t['moved_100m'])} moves between units, against {yi(t['rule_moved_100m'])} "
         "under the statutory rule.",
     )
 
@@ -245,7 +245,7 @@ def _transfer_sentence(allocation: Allocation) -> Line:
             f"No unit's net transfer exceeds {ROUGHLY_EVEN_100m:g}亿 either way.",
         )
     top = takers.head(2)
-    zh, en = _names(top)
+    zh, en = unit_names(top)
     amounts = [_signed(v) for v in top["net_transfer_100m"]]
     giver = givers.iloc[0]
     receive = (
@@ -310,16 +310,16 @@ def _subsidy_sentence(allocation: Allocation) -> Line | None:
     if n == 0:
         return None
     table = allocation.table
-    capped_zh, capped_en = _names(table[table["at_local_cap"]])
-    zh = f"需追加财政补助{_yi(local + central)}元，涉及{n}个单位：地方{_yi(local)}元"
+    capped_zh, capped_en = unit_names(table[table["at_local_cap"]])
+    zh = f"需追加财政补助{yi(local + central)}元，涉及{n}个单位：地方{yi(local)}元"
     en = (
-        f"Extra fiscal subsidy of {_yi(local + central)} is needed in {plural(n, 'unit')}: "
-        f"local {_yi(local)}"
+        f"Extra fiscal subsidy of {yi(local + central)} is needed in {plural(n, 'unit')}: "
+        f"local {yi(local)}"
     )
     if capped_en:
         zh += f"（{join_zh(capped_zh)}已达上限）"
         en += f", at the cap in {join_en(capped_en)}"
-    return zh + f"，中央{_yi(central)}元。", en + f"; central {_yi(central)}."
+    return zh + f"，中央{yi(central)}元。", en + f"; central {yi(central)}."
 
 
 def _imbalance_sentence(allocation: Allocation) -> Line:

@@ -113,10 +113,21 @@ class Allocation:
     timings: dict[str, float] = field(default_factory=dict)
     round_off: float = 0.0
 
+    def gap_table(self) -> pd.DataFrame:
+        """The rows of units left with an unfunded gap (above round-off), largest first.
+
+        Every figure below the round-off threshold is already exactly 0 in the table, so
+        ``> 0`` is the one test of "has a gap" that every sentence and page uses.
+        """
+        table = self.table
+        return table[table["unfunded_gap_100m"] > 0].sort_values(
+            "unfunded_gap_100m", ascending=False, kind="stable"
+        )
+
     @property
     def gap_units(self) -> list[str]:
-        """Codes of units left with an unfunded gap (above round-off)."""
-        return list(self.table.index[self.table["unfunded_gap_100m"] > 0])
+        """Codes of units left with an unfunded gap (above round-off), largest first."""
+        return list(self.gap_table().index)
 
     @property
     def subsidised_units(self) -> list[str]:

@@ -109,6 +109,24 @@ class FundData:
         )
 
 
+def province_cell(key: str, source: Source | None = None, row: int = 0) -> str:
+    """``provinces!N23``: the key's column in the planner's sheet and the unit's row.
+
+    Without a source (or for a key the planner's sheet lacks) the column is the one
+    ``caf template`` writes; without a row only the column is named.
+    """
+    columns = dict(source.province_columns) if source else {}
+    letter = columns.get(key) or column_letter([f.key for f in PROVINCE_FIELDS].index(key) + 1)
+    return f"provinces!{letter}{row if row > 0 else ''}"
+
+
+def parameter_cell(key: str, source: Source | None = None) -> str:
+    """``parameters!B8``: where the planner's sheet holds the key, else the template's cell."""
+    cells = dict(source.parameter_cells) if source else {}
+    row = [f.key for f in PARAMETER_FIELDS].index(key) + 2
+    return cells.get(key) or f"parameters!B{row}"
+
+
 def read_workbook(path: str | Path, display_name: str | None = None) -> FundData:
     """Read and validate an input workbook.
 
