@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import model.lp.formulation as formulation
+from model.analysis.results import PROVINCE_JSON_KEYS
 from model.lp.formulation import build_model, coefficients
 from model.lp.rule import statutory_allocation
 from model.workbook.scenarios import Parameters
@@ -48,3 +49,20 @@ def test_every_documented_row_exists_in_a_built_model() -> None:
         assert rows, family
         for row in rows:
             assert any(hasattr(m, row) for m in built.values()), (family, row)
+
+
+def _json_keys(block: str) -> list[str]:
+    text = (DOCS / "outputs.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- json:{block} -->\n(.*?)<!-- /json:{block} -->", text, re.S)
+    assert match, f"docs/outputs.md has no json:{block} table"
+    return [line.split("|")[1].strip().strip("`") for line in match.group(1).splitlines()[2:]]
+
+
+def test_the_documented_json_keys_are_the_ones_written() -> None:
+    from tests.fixtures_lp import solve
+
+    allocation = solve(WORKED_EXAMPLE)
+    result = allocation.to_json()
+    assert _json_keys("run") == list(result)
+    assert _json_keys("province") == list(PROVINCE_JSON_KEYS)
+    assert list(result["provinces"][0]) == list(PROVINCE_JSON_KEYS)
