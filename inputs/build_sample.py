@@ -56,7 +56,7 @@ WAGE_BASE_SHARE = 0.9
 CENTRAL_SUBSIDY_BUDGET_100M = 200.0
 ROUGHLY_EVEN_100M = 5.0
 
-# Published figures (../shared/data/public_figures.csv).
+# Published figures (published; sources in the sample's sources sheet).
 FUND_100M = 7398.23
 NET_CONTRIBUTORS_TOTAL_100M = -1767.0
 OPENING_TOTAL_100M = 50900.0  # enterprise fund accumulated balance, end of 2019

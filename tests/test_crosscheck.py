@@ -1,7 +1,7 @@
 """An independent check of the optimizer: the same LP as plain matrices in scipy's linprog.
 
 Nothing here uses ``model.lp.formulation`` or ``model.lp.solve``: the coefficients are derived
-again from the units table with the formulas of domain.md §3-4, the LP is written as
+again from the units table with the formulas of docs/formulation.md §2–3, the LP is written as
 ``min c·x  s.t.  A_ub x ≤ b_ub, A_eq x = b_eq, bounds`` and the lexicographic levels are
 run by hand. The project must reach the same optimum at every level.
 
@@ -33,7 +33,7 @@ for money levels and ``max(1, |f*|)`` for the equity level (months)."""
 
 @dataclass(frozen=True)
 class Reference:
-    """The derived numbers of one instance, computed from the formulas of domain.md."""
+    """The derived numbers of one instance, computed from the formulas of docs/formulation.md."""
 
     contribution: np.ndarray
     rule: np.ndarray
@@ -49,7 +49,7 @@ class Reference:
 
 
 def derive(units: pd.DataFrame, p: Parameters) -> Reference:
-    """domain.md §3-4, written out again from the units table."""
+    """docs/formulation.md §2–3, written out again from the units table."""
     insured = units["insured_employees_10k"].to_numpy(float)
     employment = units["enterprise_employment_10k"].to_numpy(float)
     covered = np.where(np.isnan(employment), insured, (insured + employment) / 2)
@@ -228,7 +228,7 @@ def test_project_matches_the_reference_on_random_instances(
 
 
 def test_reference_reproduces_the_worked_example() -> None:
-    """The reference itself: domain.md §3's example, where maximin gives B the whole fund."""
+    """The reference itself: docs/formulation.md §2's example, where maximin gives B the whole fund."""
     params = Parameters(year=2020, contribution_ratio=0.04)
     r = derive(make_data(WORKED_EXAMPLE, params).units, params)
     assert r.contribution == pytest.approx([360.0, 86.4, 172.8])

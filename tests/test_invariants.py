@@ -40,7 +40,7 @@ DATA_COLUMNS = ("contribution_100m", "rule_allocation_100m", "floor_100m", *MONT
 
 
 def assert_feasible(a: Allocation, records: list[dict[str, Any]], params: Parameters) -> None:
-    """Every constraint of domain.md §4, within 1e-6 of the money in the model."""
+    """Every constraint of docs/formulation.md §3, within 1e-6 of the money in the model."""
     t = a.table
     eps = 1e-6 * money_scale(records)
     by_code = {r["code"]: r for r in records}

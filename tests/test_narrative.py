@@ -31,7 +31,7 @@ def solve(folder: Path, units: list[dict], parameters: dict) -> Allocation:
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Allocation:
-    """The worked example of domain.md §3: full payment, no subsidy, free transfers."""
+    """The worked example of docs/formulation.md §2: full payment, no subsidy, free transfers."""
     return solve(tmp_path_factory.mktemp("full"), WORKED_EXAMPLE, WORKED_PARAMETERS)
 
 
@@ -109,13 +109,13 @@ def test_roles_and_counts(full: Allocation) -> None:
     counts = narrative.headline_counts(full)
     assert counts["units"] == 3
     assert (counts["contributors"], counts["beneficiaries"], counts["even"]) == (2, 1, 0)
-    # domain.md §3: under the rule A and C hand up, B receives.
+    # docs/formulation.md §2: under the rule A and C hand up, B receives.
     assert (counts["rule_contributors"], counts["rule_beneficiaries"]) == (2, 1)
     assert counts["subsidised"] == 0 and counts["gap_units"] == 0
 
 
 def test_a_net_transfer_within_5_yi_is_roughly_even(full: Allocation) -> None:
-    """domain.md §7: contributor below −5亿, beneficiary above +5亿, roughly even between."""
+    """docs/outputs.md: contributor below −5亿, beneficiary above +5亿, roughly even between."""
     assert list(roles(np.array([-5.0, 5.0, 0.0, -4.99, 4.99, -5.01, 5.01]))) == [
         "even",
         "even",

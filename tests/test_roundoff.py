@@ -1,4 +1,4 @@
-"""Round-off is never shown as policy (domain.md §7), on every surface a planner reads.
+"""Round-off is never shown as policy (docs/outputs.md), on every surface a planner reads.
 
 One data-scaled threshold (``solve.negligible``) decides what money is zero; roles use
 ±5亿; a unit paid in full but below zero at year end gets its sentence; and the reader's

@@ -1,4 +1,4 @@
-"""The statutory rule of domain.md §3, on the worked example and by hand."""
+"""The statutory rule of docs/formulation.md §2, on the worked example and by hand."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The shipped sample workbook reproduces the published 2020 figures of the central fund.
 
-The calibration targets come from domain.md §6 and ../shared/data/public_figures.csv.
+The calibration targets come from the published figures in inputs/build_sample.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The web interface over real HTTP: routes and codes of interfaces.md, limits, storage, token.
+"""The web interface over real HTTP: routes and codes of docs/outputs.md, limits, storage, token.
 
 Requests go to a uvicorn server on loopback (``live_server`` in conftest), so the body
 limit, the worker pool and the cookies are exercised exactly as a browser would.
@@ -84,7 +84,7 @@ def cli_lines(workbook: Path) -> list[str]:
     return [str(p) for p in raised.value.problems]
 
 
-# --- the routes of interfaces.md --------------------------------------------------------
+# --- the routes of docs/outputs.md --------------------------------------------------------
 
 
 def test_healthz_and_upload_page(client: httpx.Client) -> None:
@@ -410,7 +410,7 @@ def test_twelve_planners_uploading_at_once_all_get_their_results(
         assert all(http.get(f"/runs/{i}/result.json").status_code == 200 for i in ids)
 
 
-# --- round-off, roles, deficits and warnings on the page (domain.md §7) -----------------
+# --- round-off, roles, deficits and warnings on the page (docs/outputs.md) -----------------
 
 
 def page_text(client: httpx.Client, run_id: str) -> str:

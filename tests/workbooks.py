@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from model.schema import PROVINCE_FIELDS
 
 WORKED_EXAMPLE: list[dict[str, Any]] = [
-    # domain.md §3 at ratio 0.04: contributions 360.0, 86.4, 172.8; allocations 206.4,
+    # docs/formulation.md §2 at ratio 0.04: contributions 360.0, 86.4, 172.8; allocations 206.4,
     # 309.6, 103.2. Balances are chosen so every unit pays in full under the rule.
     {
         "code": "A",

@@ -200,7 +200,7 @@ def _status_sentence(allocation: Allocation) -> Line:
 
 
 def deficit_sentence(allocation: Allocation) -> Line | None:
-    """Why "full payment" can sit beside a negative year-end balance (domain.md §7).
+    """Why "full payment" can sit beside a negative year-end balance (docs/outputs.md).
 
     Names every unit paid in full that still ends the year below zero, with its balance;
     None when there is none.

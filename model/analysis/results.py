@@ -147,7 +147,7 @@ class Allocation:
         return list(table.index[mask])
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON result of interfaces.md, with exactly its keys."""
+        """The JSON result of docs/outputs.md, with exactly its keys."""
         provinces = []
         for row in self.table[list(PROVINCE_JSON_KEYS)].itertuples(index=False):
             record = dict(zip(PROVINCE_JSON_KEYS, row, strict=True))
@@ -315,7 +315,7 @@ def clean(values: np.ndarray, threshold: float) -> np.ndarray:
 def roles(net: np.ndarray) -> np.ndarray:
     """``contributor`` (net < −5亿), ``beneficiary`` (net > +5亿) or ``even`` (roughly
     even) for each net transfer: ``thresholds.ROUGHLY_EVEN_100m``, as every surface
-    counts them (domain.md §7)."""
+    counts them (docs/outputs.md)."""
     net = np.asarray(net, dtype=float)
     return np.where(
         net < -ROUGHLY_EVEN_100m,
@@ -332,7 +332,7 @@ def _equity(
     local: np.ndarray,
     central: np.ndarray,
 ) -> dict[str, dict[str, Metric]]:
-    """Metrics before adjustment, under the statutory rule, and optimised (domain.md §5)."""
+    """Metrics before adjustment, under the statutory rule, and optimised (docs/formulation.md §6)."""
     exp = coeffs.expenditure
     retirees = units["retirees_10k"].to_numpy(dtype=float)
     regions = units["region"].to_numpy(dtype=str)

@@ -21,7 +21,7 @@ BASE_SCENARIO = "base"
 
 @dataclass(frozen=True)
 class Parameters:
-    """The policy of one run (see domain.md §4 and interfaces.md)."""
+    """The policy of one run (see docs/formulation.md §3 and docs/outputs.md)."""
 
     year: int
     contribution_ratio: float
