@@ -228,7 +228,7 @@ def test_project_matches_the_reference_on_random_instances(
 
 
 def test_reference_reproduces_the_worked_example() -> None:
-    """The reference itself: docs/formulation.md §2's example, where maximin gives B the whole fund."""
+    """The reference: docs/formulation.md §2's example, where maximin gives B the whole fund."""
     params = Parameters(year=2020, contribution_ratio=0.04)
     r = derive(make_data(WORKED_EXAMPLE, params).units, params)
     assert r.contribution == pytest.approx([360.0, 86.4, 172.8])

@@ -1,4 +1,4 @@
-"""Equity metrics of docs/formulation.md §6 on hand-computable arrays, and as the pipeline reports them."""
+"""Equity metrics of docs/formulation.md §6, by hand and as the pipeline reports them."""
 
 from __future__ import annotations
 

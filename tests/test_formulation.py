@@ -1,4 +1,4 @@
-"""The LP's coefficients and structure (docs/formulation.md §3), checked by hand on small instances."""
+"""The LP's coefficients and structure (docs/formulation.md §3), by hand on small instances."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def column(allocation, name: str) -> list[float]:
     return allocation.table[name].tolist()
 
 
-# --- the worked example of docs/formulation.md §2 ---------------------------------------------------
+# --- the worked example of docs/formulation.md §2 -------------------------------------
 
 
 def test_worked_example_under_maximin_gives_the_whole_fund_to_the_worst_unit() -> None:

@@ -332,7 +332,7 @@ def _equity(
     local: np.ndarray,
     central: np.ndarray,
 ) -> dict[str, dict[str, Metric]]:
-    """Metrics before adjustment, under the statutory rule, and optimised (docs/formulation.md §6)."""
+    """Metrics before adjustment, under the rule, and optimised (docs/formulation.md §6)."""
     exp = coeffs.expenditure
     retirees = units["retirees_10k"].to_numpy(dtype=float)
     regions = units["region"].to_numpy(dtype=str)
