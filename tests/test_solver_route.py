@@ -207,9 +207,10 @@ def test_scenario_bounds_of_a_worked_case() -> None:
     assert bounds.rows["central_budget_limit"][1].tolist() == [4.0]
     assert bounds.rows["rule_distance_above"][1].tolist() == [12.0, 18.0]
     assert bounds.rows["local_share"][0].tolist() == [0.0]  # only B shares
-    # M_p's constant 12K/E = (9, −14); national 12·ΣK/ΣE = 12·20/180
-    national = 12 * 20 / 180
-    assert bounds.rows["mad_above"][1] == pytest.approx([national - 9, national + 14])
+    # M_p's constant 12K/E = (9, −14) moves to the bounds; national 12·ΣK/ΣE = 12·20/180
+    assert bounds.rows["mad_above"][1] == pytest.approx([-9, 14])
+    assert bounds.rows["mad_below"][1] == pytest.approx([9, -14])
+    assert bounds.rows["national_months_definition"][0] == pytest.approx([12 * 20 / 180])
     assert bounds.columns["local_subsidy"][1].tolist() == [0.0, 7.0]
     assert bounds.columns["transfer"][0].tolist() == [6.0, 9.0]
 

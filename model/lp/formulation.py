@@ -264,7 +264,10 @@ def add_imbalance(m: pyo.ConcreteModel, objective: str) -> None:
 
     - maximin: ``t ≤ M_p`` for all p; minimise ``−t``.
     - range: ``lo ≤ M_p ≤ hi``; minimise ``hi − lo``.
-    - mad: ``d_p ≥ |M_p − M̄|`` with ``M̄ = 12 Σ closing / Σ expenditure``; minimise ``Σ d / n``.
+    - mad: ``d_p ≥ |M_p − M̄|``; minimise ``Σ d / n``. The national months ``M̄`` is a
+      variable with one defining row, ``M̄ = 12 Σ closing / Σ expenditure``: written into
+      every ``mad`` row instead, it would put every unit's columns in every row, n² entries
+      (8 million at 2,850 units).
     """
     if objective == "maximin":
         m.lowest_months = pyo.Var()
@@ -278,10 +281,10 @@ def add_imbalance(m: pyo.ConcreteModel, objective: str) -> None:
         m.imbalance = pyo.Expression(expr=m.highest_months - m.lowest_months)
     elif objective == "mad":
         m.deviation = pyo.Var(m.UNITS, within=pyo.NonNegativeReals)
-        m.national_months = pyo.Expression(
-            expr=MONTHS_PER_YEAR
-            / m.total_expenditure
-            * pyo.quicksum(closing(m, p) for p in m.UNITS)
+        m.national_months = pyo.Var()
+        m.national_months_definition = pyo.Constraint(
+            expr=m.national_months
+            == MONTHS_PER_YEAR / m.total_expenditure * pyo.quicksum(closing(m, p) for p in m.UNITS)
         )
         m.mad_above = pyo.Constraint(
             m.UNITS, rule=lambda m, p: m.deviation[p] >= months(m, p) - m.national_months
@@ -379,9 +382,12 @@ def scenario_bounds(coeffs: Coefficients, objective: str) -> ScenarioBounds:
             rows["range_high"] = (-free, -held_months)  # 12(a+l+g)/E − hi ≤ −12K/E
     elif objective == "mad":
         columns["deviation"] = (zero, free)
+        columns["national_months"] = (-math.inf * one, math.inf * one)
         national = MONTHS_PER_YEAR / float(coeffs.expenditure.sum()) * float(held.sum())
-        rows["mad_above"] = (-free, national - held_months)  # M_p − M̄ − d ≤ 0
-        rows["mad_below"] = (-free, held_months - national)  # M̄ − M_p − d ≤ 0
+        # M̄ − 12 Σ(a+l+g)/ΣE = 12 ΣK/ΣE
+        rows["national_months_definition"] = (national * one, national * one)
+        rows["mad_above"] = (-free, -held_months)  # 12(a+l+g)/E − M̄ − d ≤ −12K/E
+        rows["mad_below"] = (-free, held_months)  # M̄ − 12(a+l+g)/E − d ≤ 12K/E
     else:
         raise ValueError(f"unknown objective {objective!r}")
     return ScenarioBounds(columns=columns, rows=rows)
