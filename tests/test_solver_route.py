@@ -19,7 +19,8 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from model.lp.formulation import Coefficients, build_model, coefficients, scenario_bounds
+from model.lp.formulation import LEVELS, Coefficients, build_model, coefficients, scenario_bounds
+from model.lp.matrix import linear_form
 from model.lp.solve import LexicographicSolver, SolverFailure
 from model.schema import OBJECTIVES
 from model.workbook.reader import FundData, read_workbook
@@ -127,6 +128,55 @@ def test_the_model_keeps_its_numbers_and_the_solver_says_which_it_holds(data: Fu
     assert all(pyo.value(m.level_optimum[k]) == float("inf") for k in m.LEVELS)
 
 
+# --- the compilation is Pyomo's own standard form -----------------------------------------
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_the_compilation_is_pyomos_standard_form(data: FundData, objective: str) -> None:
+    """``matrix.linear_form`` (Pyomo's expression visitor, no scipy) gives the matrix, row
+    bounds and level costs Pyomo's standard-form compiler gives (which needs scipy: fine
+    here, not in a run)."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    m = build_model(scenario(data, objective, B_OVERRIDES), objective)
+    mine = linear_form(m, {k: m.level_objective[k] for k in LEVELS})
+    # Pyomo's compiler drops a row with no finite bound and compiles active objectives only.
+    m.level_objective.activate()
+    for k in LEVELS:
+        m.level_optimum[k] = 0.0
+    theirs = LinearStandardFormCompiler().write(m, mixed_form=True, column_order=mine.columns)
+    assert [id(v) for v in theirs.columns] == [id(v) for v in mine.columns]
+    row = {id(r): i for i, r in enumerate(mine.rows)}
+    order = [row[id(entry[0])] for entry in theirs.rows]
+    assert sorted(order) == list(range(len(mine.rows)))  # one row each, none split or lost
+    assert_same(mine.dense()[order], theirs.A.toarray(), "matrix")
+    kind = np.array([entry[1] for entry in theirs.rows])
+    rhs = np.asarray(theirs.rhs, dtype=float)
+    level = np.isin(order, [row[id(m.level_bound[k])] for k in LEVELS])
+    assert_same(mine.row_constant[order][level], -rhs[level], "level rows' constants")
+    lower, upper = mine.row_lower[order], mine.row_upper[order]
+    assert_same(lower[~level], np.where(kind == 1, -np.inf, rhs)[~level], "row lower bounds")
+    assert_same(upper[~level], np.where(kind == -1, np.inf, rhs)[~level], "row upper bounds")
+    assert [o.index() for o in theirs.objectives] == list(mine.costs)
+    for i, (name, costs) in enumerate(mine.costs.items()):
+        assert_same(costs, theirs.c.toarray()[i], f"costs of {name}")
+        assert_same(mine.cost_offsets[name], theirs.c_offset[i], f"offset of {name}")
+
+
+def test_mad_is_sparse(data: FundData) -> None:
+    """The national months is one variable with one defining row: each mad row holds one
+    unit's columns (a, l, g, d) and the national months, so the matrix grows with n, not n²."""
+    m = build_model(scenario(data, "mad", {}), "mad")
+    compiled = linear_form(m, {})
+    entries = np.count_nonzero(compiled.dense(), axis=1)
+    row = {id(r): i for i, r in enumerate(compiled.rows)}
+    mad = [row[id(r)] for family in (m.mad_above, m.mad_below) for r in family.values()]
+    assert entries[mad].max() == 5
+    n = len(m.UNITS)
+    assert entries[row[id(m.national_months_definition)]] == 3 * n + 1
+    assert len(compiled.value) < 60 * n
+
+
 # --- what the solver refuses -----------------------------------------------------------------
 
 
@@ -148,11 +198,29 @@ def test_bounds_that_disagree_with_the_compilation_are_refused(data: FundData) -
         LexicographicSolver(m)
 
 
-def test_a_constraint_compiled_to_two_rows_is_a_size_mismatch(data: FundData) -> None:
+def test_a_fixed_variable_is_refused(data: FundData) -> None:
+    """The route gives every variable a column; a fixed one would be a constant in the rows
+    and a column all the same."""
     coeffs = scenario(data, "maximin", {})
     m = build_model(coeffs, "maximin")
-    m.ranged = pyo.Constraint(expr=pyo.inequality(0.0, m.transfer[0], 5.0))
-    with pytest.raises(SolverFailure, match="rows for a model of"):
+    m.transfer[0].fix(1.0)
+    with pytest.raises(SolverFailure, match="fixed variables"):
+        LexicographicSolver(m)
+
+
+def test_a_nan_in_a_row_is_refused_on_compiling(data: FundData) -> None:
+    coeffs = scenario(data, "maximin", {})
+    m = build_model(coeffs, "maximin")
+    m.fund = float("nan")
+    with pytest.raises(SolverFailure, match="cannot go to HiGHS"):
+        LexicographicSolver(m)
+
+
+def test_a_nonlinear_row_is_refused(data: FundData) -> None:
+    coeffs = scenario(data, "maximin", {})
+    m = build_model(coeffs, "maximin")
+    m.product = pyo.Constraint(expr=m.transfer[0] * m.transfer[1] <= 5.0)
+    with pytest.raises(SolverFailure, match=r"product.* is not linear"):
         LexicographicSolver(m)
 
 

@@ -1,12 +1,13 @@
 """The lexicographic solve with HiGHS: the one module that names the solver.
 
-The built Pyomo model is compiled once by Pyomo's public standard-form compiler
-(``pyomo.repn.plugins.standard_form.LinearStandardFormCompiler``) into a sparse matrix, one
-cost row per level and the rows' and columns' Pyomo components, and handed to ``highspy``
-as one ``HighsLp``. Each further scenario of a sweep only pushes the column and row bounds
-that ``formulation.scenario_bounds`` computes from its ``Coefficients`` (numpy to HiGHS, no
-Pyomo evaluation). The levels are driven on the loaded HiGHS instance: each level swaps the
-cost vector and, once solved, tightens its own ``level_bound`` row to ``f_k ≤ f_k* + tol_k``.
+The built Pyomo model is compiled once by ``matrix.linear_form`` (Pyomo's public
+``LinearRepnVisitor`` over every row and level objective) into numpy arrays: a column-wise
+matrix, the bounds, one cost row per level and the rows' and columns' Pyomo components; they
+are handed to ``highspy`` as one ``HighsLp``. Each further scenario of a sweep only pushes
+the column and row bounds that ``formulation.scenario_bounds`` computes from its
+``Coefficients`` (numpy to HiGHS, no Pyomo evaluation). The levels are driven on the loaded
+HiGHS instance: each level swaps the cost vector and, once solved, tightens its own
+``level_bound`` row to ``f_k ≤ f_k* + tol_k``.
 Nothing is re-sent between levels, which is what keeps sweeps and county-scale models fast:
 a level costs about one HiGHS ``run``.
 
@@ -25,7 +26,6 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler, LinearStandardFormInfo
 
 from model.lp.formulation import (
     LEVEL_EQUITY,
@@ -35,6 +35,7 @@ from model.lp.formulation import (
     Coefficients,
     scenario_bounds,
 )
+from model.lp.matrix import LinearForm, NotLinear, linear_form
 
 RELATIVE_TOLERANCE = 1e-9
 """Each level is held at ``f* + RELATIVE_TOLERANCE × scale + ABSOLUTE_TOLERANCE``; scale is
@@ -142,16 +143,17 @@ class LexicographicSolver:
     """A built model compiled once, loaded into HiGHS once, solved level by level, scenario
     after scenario.
 
-    Everything is read through public doors: Pyomo's standard-form compiler gives the matrix,
-    one cost row per level objective (all compiled at once), and for each row its constraint
-    and for each column its variable, from which the index maps are kept; ``highspy`` takes
-    them as one ``HighsLp``. ``load`` then pushes another scenario's bounds.
+    Everything is read through public doors: ``matrix.linear_form`` walks the model with
+    Pyomo's public expression visitor and gives the matrix, one cost row per level objective,
+    and for each row its constraint and for each column its variable, from which the index
+    maps are kept; ``highspy`` takes them as one ``HighsLp``. ``load`` then pushes another
+    scenario's bounds.
 
-    On loading, the compilation is checked, and refused with ``SolverFailure``: HiGHS must
-    hold one column per variable and one row per constraint (a NaN bound or a dropped row
-    would change that silently), every variable and constraint family must have its bounds
-    in ``formulation.scenario_bounds``, and those bounds must reproduce the compiled ones
-    for the scenario the model was built with.
+    On loading, the compilation is checked, and refused with ``SolverFailure``: the model
+    must be linear with no fixed variable and no NaN bound, HiGHS must hold one column per
+    variable and one row per constraint, every variable and constraint family must have its
+    bounds in ``formulation.scenario_bounds``, and those bounds must reproduce the compiled
+    ones for the scenario the model was built with.
 
     Args:
         model: a model from ``formulation.build_model``; it keeps the numbers it was built
@@ -163,26 +165,22 @@ class LexicographicSolver:
         self.objective_kind: str = model.objective_kind
         self._built: Coefficients = model.coefficients
         self.coefficients = self._built
-        variables = list(model.component_data_objects(pyo.Var, descend_into=True))
+        n_variables = sum(1 for _ in model.component_data_objects(pyo.Var, descend_into=True))
         constraints = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))
-        compiled = _compile(model, variables)
+        try:
+            compiled = linear_form(model, {k: model.level_objective[k] for k in LEVELS})
+        except NotLinear as error:
+            raise SolverFailure(f"the model cannot go to HiGHS: {error}") from error
         columns = {id(v): j for j, v in enumerate(compiled.columns)}
-        rows = {id(entry[0]): i for i, entry in enumerate(compiled.rows)}
-        n_columns, n_rows = len(compiled.columns), len(compiled.rows)
-        if n_columns != len(variables) or n_rows != len(rows) or n_rows != constraints:
+        rows = {id(c): i for i, c in enumerate(compiled.rows)}
+        n_rows, n_columns = compiled.shape
+        if n_columns != n_variables or n_rows != len(rows) or n_rows != constraints:
             raise SolverFailure(
-                f"Pyomo compiled {n_columns} columns and {n_rows} rows for a model of "
-                f"{len(variables)} variables and {constraints} constraints"
+                f"compiled {n_columns} columns and {n_rows} rows for a model of "
+                f"{n_variables} variables and {constraints} constraints"
             )
-
-        # Compiled bounds: a row is ``rhs`` against its linear part (kind 0: =, 1: ≤, −1: ≥).
-        kind = np.array([entry[1] for entry in compiled.rows], dtype=np.int64)
-        rhs = np.asarray(compiled.rhs, dtype=np.float64)
-        row_lower = np.where(kind == 1, -math.inf, rhs)
-        row_upper = np.where(kind == -1, math.inf, rhs)
-        bounds = [v.bounds for v in compiled.columns]
-        column_lower = np.array([-math.inf if lb is None else lb for lb, _ in bounds], float)
-        column_upper = np.array([math.inf if ub is None else ub for _, ub in bounds], float)
+        row_lower, row_upper = compiled.row_lower.copy(), compiled.row_upper.copy()
+        column_lower, column_upper = compiled.column_lower, compiled.column_upper
 
         def indices(name: str, index: dict[int, int]) -> np.ndarray:
             component = model.component(name)
@@ -190,12 +188,13 @@ class LexicographicSolver:
                 raise SolverFailure(f"scenario_bounds names {name}, which the model lacks")
             return np.array([index[id(d)] for d in component.values()], dtype=np.int32)
 
-        # Level rows: compiled with level_optimum = 0, so the rhs is minus the row's constant.
+        # Level rows ``f_k ≤ level_optimum``: loaded free; solve moves their upper bounds,
+        # less the row's constant.
         self._level_rows = {k: rows[id(model.level_bound[k])] for k in LEVELS}
         self._level_row_index = np.array(list(self._level_rows.values()), dtype=np.int32)
-        if np.any(kind[self._level_row_index] != 1):
-            raise SolverFailure("a level_bound row is not compiled as f_k ≤ level_optimum")
-        self._level_row_constant = {k: -float(rhs[i]) for k, i in self._level_rows.items()}
+        self._level_row_constant = {
+            k: float(compiled.row_constant[i]) for k, i in self._level_rows.items()
+        }
         row_lower[self._level_row_index] = -math.inf
         row_upper[self._level_row_index] = math.inf
 
@@ -208,7 +207,7 @@ class LexicographicSolver:
         self._row_index = _concatenate(row_parts.values())
         _check_covered("variable", self._column_index, n_columns, compiled.columns)
         covered = np.concatenate([self._row_index, self._level_row_index])
-        _check_covered("constraint", covered, n_rows, [entry[0] for entry in compiled.rows])
+        _check_covered("constraint", covered, n_rows, compiled.rows)
         disagree = [
             name
             for name, index in column_parts.items()
@@ -220,24 +219,18 @@ class LexicographicSolver:
         ]
         if disagree:
             raise SolverFailure(
-                f"formulation.scenario_bounds disagrees with Pyomo's compilation of {disagree}"
+                f"formulation.scenario_bounds disagrees with the compiled model in {disagree}"
             )
 
-        # Costs: one compiled row per level objective, all minimised.
-        cost_rows = compiled.c.toarray()
-        self.costs: dict[str, np.ndarray] = {}
-        self.cost_offsets: dict[str, float] = {}
-        for i, objective in enumerate(compiled.objectives):
-            self.costs[objective.index()] = cost_rows[i]
-            self.cost_offsets[objective.index()] = float(compiled.c_offset[i])
-        if set(self.costs) != set(LEVELS):
-            raise SolverFailure(f"Pyomo compiled objectives {sorted(self.costs)}, not {LEVELS}")
+        # Costs: one row per level objective, all minimised.
+        self.costs: dict[str, np.ndarray] = compiled.costs
+        self.cost_offsets: dict[str, float] = compiled.cost_offsets
 
         solver_version()  # the first instance's banner, swallowed
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("threads", 1)
-        self._pass(compiled.A, column_lower, column_upper, row_lower, row_upper)
+        self._pass(compiled, column_lower, column_upper, row_lower, row_upper)
         if self._highs.getNumCol() != n_columns or self._highs.getNumRow() != n_rows:
             raise SolverFailure(
                 f"HiGHS holds {self._highs.getNumCol()} columns and {self._highs.getNumRow()} "
@@ -259,23 +252,23 @@ class LexicographicSolver:
 
     def _pass(
         self,
-        matrix: object,
+        compiled: LinearForm,
         column_lower: np.ndarray,
         column_upper: np.ndarray,
         row_lower: np.ndarray,
         row_upper: np.ndarray,
     ) -> None:
-        a = matrix.tocsc()  # type: ignore[attr-defined]
+        n_rows, n_columns = compiled.shape
         lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-        lp.col_cost_ = np.zeros(a.shape[1])
+        lp.num_col_, lp.num_row_ = n_columns, n_rows
+        lp.col_cost_ = np.zeros(n_columns)
         lp.col_lower_, lp.col_upper_ = column_lower, column_upper
         lp.row_lower_, lp.row_upper_ = row_lower, row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
-        lp.a_matrix_.start_ = a.indptr
-        lp.a_matrix_.index_ = a.indices
-        lp.a_matrix_.value_ = a.data
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_columns, n_rows
+        lp.a_matrix_.start_ = compiled.start
+        lp.a_matrix_.index_ = compiled.index
+        lp.a_matrix_.value_ = compiled.value
         if self._highs.passModel(lp) == highspy.HighsStatus.kError:
             raise SolverFailure("HiGHS refused the compiled LP")
 
@@ -376,24 +369,6 @@ class LexicographicSolver:
             fund_dual=fund_dual,
             solver=solver_version(),
         )
-
-
-def _compile(model: pyo.ConcreteModel, variables: list) -> LinearStandardFormInfo:
-    """Pyomo's standard form of ``model`` with every level objective active and every
-    level row at ``level_optimum = 0`` (so none is dropped as unbounded and its rhs is
-    minus its constant); the model is left as it was."""
-    active = {k: model.level_objective[k].active for k in LEVELS}
-    optimum = {k: pyo.value(model.level_optimum[k]) for k in LEVELS}
-    try:
-        model.level_objective.activate()
-        for k in LEVELS:
-            model.level_optimum[k] = 0.0
-        return LinearStandardFormCompiler().write(model, mixed_form=True, column_order=variables)
-    finally:
-        for k in LEVELS:
-            model.level_optimum[k] = optimum[k]
-            if not active[k]:
-                model.level_objective[k].deactivate()
 
 
 def _concatenate(parts: object) -> np.ndarray:
