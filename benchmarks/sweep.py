@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.analysis.comparison import run_comparison
+from model.analysis.batch import run_comparison
 from model.analysis.runner import solve_scenario
 from model.workbook.reader import read_workbook
 from model.workbook.scenarios import sweep_scenarios

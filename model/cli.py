@@ -155,7 +155,8 @@ def warning_lines(warnings: Sequence[Problem]) -> list[str]:
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.runner import solve_scenario
-    from model.export.allocation import write_allocation_workbook, write_json
+    from model.export.allocation import write_allocation_workbook
+    from model.export.json import write_json
     from model.workbook.reader import read_workbook
     from model.workbook.scenarios import Scenario, apply_overrides, parse_assignment
     from model.xlsx import refuse_overwrite
@@ -203,9 +204,9 @@ def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from model.analysis.comparison import run_comparison
-    from model.export.allocation import write_json
+    from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
+    from model.export.json import write_json
     from model.workbook.reader import read_workbook
     from model.workbook.scenarios import sweep_scenarios
     from model.xlsx import refuse_overwrite

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from model.analysis.comparison import Comparison, run_comparison
+from model.analysis import batch
+from model.analysis.batch import run_comparison
+from model.analysis.comparison import Comparison
 from model.cli import main
 from model.errors import InputError
 from model.export.comparison import write_comparison_workbook
@@ -107,6 +109,27 @@ def test_parallel_equals_serial(sample: FundData) -> None:
     assert serial.names == parallel.names
     for a, b in zip(serial.allocations, parallel.allocations, strict=True):
         assert a.totals == pytest.approx(b.totals, rel=1e-7, abs=1e-5)
+
+
+def test_a_worker_builds_each_model_once_for_all_its_chunks(sample: FundData) -> None:
+    """A worker process keeps one Runner across the chunks it is given: a model structure
+    is built and compiled once per process, not once per chunk."""
+    scenarios = sweep_scenarios(
+        sample.parameters, ["reserve_months_floor=0,1,2,3", "objective=maximin,mad"]
+    )
+    batch._start_worker(sample)
+    try:
+        runner = batch._runner
+        assert runner is not None
+        first = batch._solve_chunk(scenarios[:3])
+        solvers = dict(runner._solvers)
+        second = batch._solve_chunk(scenarios[3:])
+        assert batch._runner is runner
+        assert set(runner._solvers) == {"maximin", "mad"}
+        assert all(runner._solvers[k] is v for k, v in solvers.items())
+        assert [a.scenario for a in first + second] == [s.name for s in scenarios]
+    finally:
+        batch._runner = None
 
 
 def test_progress_is_reported_for_every_scenario(sample: FundData) -> None:

@@ -30,8 +30,8 @@ from model.export.allocation import (
     SHEETS,
     allocation_workbook,
     write_allocation_workbook,
-    write_json,
 )
+from model.export.json import write_json
 from model.workbook.reader import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 

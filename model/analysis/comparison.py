@@ -1,16 +1,11 @@
-"""Many scenarios of one workbook, solved side by side, and their comparison tables.
+"""The comparison of several scenarios of one workbook: KPIs, province × scenario matrices
+and per-unit diffs against the base (``Comparison``).
 
-Scenarios are split into one contiguous chunk per worker process; each worker keeps a
-``Runner``, so it builds each model structure once and re-solves it with a persistent
-HiGHS instance. Results come back in scenario order whatever the number of workers, so
-the same input always gives the same comparison.
+Tables only: the scenarios are solved, in parallel, by ``batch.run_comparison``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +13,6 @@ import pandas as pd
 
 from model.analysis.equity import METRICS
 from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
-from model.analysis.runner import Runner
-from model.workbook.reader import FundData
-from model.workbook.scenarios import Scenario
-
-Progress = Callable[[int, int], None]
 
 KPI_COLUMNS: tuple[str, ...] = (
     "fund_100m",
@@ -148,58 +138,3 @@ def kpis(a: Allocation) -> dict[str, float]:
         "net_beneficiaries": int((role == BENEFICIARY).sum()),
         "roughly_even": int((role == EVEN).sum()),
     }
-
-
-def _solve_chunk(data: FundData, scenarios: list[Scenario]) -> list[Allocation]:
-    runner = Runner(data)
-    return [runner.solve(s) for s in scenarios]
-
-
-def _chunks(items: list[Scenario], count: int) -> list[list[Scenario]]:
-    size, extra = divmod(len(items), count)
-    chunks, start = [], 0
-    for index in range(count):
-        end = start + size + (1 if index < extra else 0)
-        if end > start:
-            chunks.append(items[start:end])
-        start = end
-    return chunks
-
-
-def run_comparison(
-    data: FundData,
-    scenarios: list[Scenario],
-    workers: int | None = None,
-    progress: Progress | None = None,
-) -> Comparison:
-    """Solve every scenario, on ``workers`` processes (default: every core).
-
-    Small comparisons run in this process: starting workers costs more than it saves.
-
-    Args:
-        data: the validated workbook.
-        scenarios: base first.
-        workers: processes to use; 1 runs here.
-        progress: called as ``progress(done, total)`` after each chunk or scenario.
-    """
-    total = len(scenarios)
-    workers = min(workers or os.cpu_count() or 1, total)
-    if workers <= 1 or total < 8:
-        runner = Runner(data)
-        results = []
-        for done, scenario in enumerate(scenarios, start=1):
-            results.append(runner.solve(scenario))
-            if progress:
-                progress(done, total)
-        return Comparison(tuple(results))
-    chunks = _chunks(scenarios, workers * 4)
-    solved: dict[int, list[Allocation]] = {}
-    done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_solve_chunk, data, chunk): i for i, chunk in enumerate(chunks)}
-        for future in as_completed(futures):
-            solved[futures[future]] = future.result()
-            done += len(solved[futures[future]])
-            if progress:
-                progress(done, total)
-    return Comparison(tuple(a for i in range(len(chunks)) for a in solved[i]))

@@ -11,12 +11,10 @@ Sheets, in order: summary, allocation, equity, diagnostics, quarterly, run_info.
 
 from __future__ import annotations
 
-import json
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -54,7 +52,7 @@ from model.export.cells import (
 from model.export.charts import CHARTS, ChartSpec, add_charts
 from model.lp.formulation import level_meaning
 from model.schema import PARAMETER_FIELDS
-from model.xlsx import atomic_path, refuse_overwrite, save_workbook
+from model.xlsx import refuse_overwrite, save_workbook
 
 SHEETS: tuple[str, ...] = (
     "summary",
@@ -153,15 +151,6 @@ QUARTERLY_COLUMNS: tuple[Column, ...] = (
     _money("advance_q4_100m", "四季度预拨", "Q4 advance", 15.0),
     _money("settlement_100m", "年终清算", "Year-end settlement", 15.0),
 )
-
-
-def write_json(payload: dict[str, Any], path: str | Path, force: bool = False) -> Path:
-    """Write a JSON result atomically (UTF-8, Chinese kept readable)."""
-    with atomic_path(path, force) as temporary:
-        temporary.write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-    return Path(path)
 
 
 def write_allocation_workbook(

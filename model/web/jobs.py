@@ -84,7 +84,8 @@ def solve_job(
     ``{"meta": {...}}`` describing the run.
     """
     from model.analysis.runner import solve_scenario
-    from model.export.allocation import write_allocation_workbook, write_json
+    from model.export.allocation import write_allocation_workbook
+    from model.export.json import write_json
     from model.web.pages import run_page
     from model.workbook.reader import read_workbook
 
@@ -155,9 +156,9 @@ def compare_job(
     input_path: str, source_name: str, folder: str, sweep_lines: list[str]
 ) -> dict[str, Any]:
     """Run a workbook's scenarios (or a typed sweep) and write the comparison into ``folder``."""
-    from model.analysis.comparison import run_comparison
-    from model.export.allocation import write_json
+    from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
+    from model.export.json import write_json
     from model.web.pages import compare_page
     from model.workbook.reader import read_workbook
 
