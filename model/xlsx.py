@@ -4,17 +4,24 @@ Outputs are written to a temporary file beside the target and renamed over it, s
 planner never finds a half-written report. An existing file is replaced only when the
 caller says ``force``. User text is stored as plain text: a name like ``=HYPERLINK(...)``
 must never become a formula in a workbook forwarded to a director.
+
+Large workbooks are written by ``save_streamed``: openpyxl, in write-only mode, writes
+everything but the cells (styles, widths, frozen panes, merges, filters, print setup,
+charts), and each sheet's rows, already turned into XML, are streamed into its
+``sheetData`` as the package is copied to the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from model.errors import InputError, Problem
 
@@ -29,6 +36,11 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 """Read once at import: ``mkstemp`` creates files readable by their owner only, and a
 report on a shared drive must be readable by colleagues as any saved file would be."""
+
+COMPRESSION = 3
+"""zlib's level for streamed workbooks. openpyxl uses zlib's default (6); at 2,850 units 3
+compresses the sheets in a third of the time (0.08 s rather than 0.19 s) into a file about
+a tenth larger (1.05 MB rather than 0.94 MB)."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -106,3 +118,43 @@ def save_workbook(workbook: Any, path: str | Path, force: bool = False) -> Path:
     with atomic_path(path, force) as temporary:
         workbook.save(temporary)
     return Path(path)
+
+
+_EMPTY_ROWS = b"<sheetData></sheetData>"
+"""What openpyxl writes for a write-only sheet to which no row was appended."""
+
+
+def save_streamed(
+    workbook: Any, sheet_rows: Iterable[tuple[Any, str]], target: str | Path | IO[bytes]
+) -> None:
+    """Save a write-only openpyxl workbook with each sheet's rows given as XML.
+
+    Args:
+        workbook: an openpyxl ``Workbook(write_only=True)`` to which no row was appended.
+        sheet_rows: (worksheet, the ``<row>`` elements of its ``sheetData``) pairs.
+        target: the file (or binary stream) to write the package to.
+
+    Raises:
+        RuntimeError: a sheet's empty ``sheetData`` is not where openpyxl writes it.
+    """
+    frame = io.BytesIO()
+    workbook.save(frame)
+    # A sheet's part name is known once openpyxl has numbered the sheets while saving.
+    rows = {sheet.path.lstrip("/"): xml for sheet, xml in sheet_rows}
+    with (
+        zipfile.ZipFile(frame) as source,
+        zipfile.ZipFile(target, "w") as out,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            xml = rows.pop(info.filename, None)
+            if xml is not None:
+                head, found, tail = data.partition(_EMPTY_ROWS)
+                if not found or _EMPTY_ROWS in tail:
+                    raise RuntimeError(f"{info.filename}: no single empty sheetData to fill")
+                data = b"".join((head, b"<sheetData>", xml.encode("utf-8"), b"</sheetData>", tail))
+            member = zipfile.ZipInfo(info.filename, info.date_time)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(member, data, compresslevel=COMPRESSION)
+    if rows:
+        raise RuntimeError(f"sheets not found in the saved workbook: {sorted(rows)}")

@@ -3,24 +3,27 @@
 Results compute; reports lay out. Every figure comes from the ``Allocation``, every
 sentence from ``analysis.narrative`` and the quarterly schedule from ``analysis.quarterly``:
 this module only places values, formats and charts. Cells hold values, never formulas. User
-text goes through ``export.cells.text_cell``, which strips control characters and forces the string
-type, so a province named ``=HYPERLINK(...)`` stays a harmless string.
+text goes through ``export.cells.Grid``, which strips control characters and stores it as a
+string, so a province named ``=HYPERLINK(...)`` stays a harmless string.
 
-Sheets, in order: summary, allocation, equity, diagnostics, quarterly, run_info.
+Sheets, in order: summary, allocation, equity, diagnostics, quarterly, run_info. The workbook
+is written in openpyxl's write-only mode with each sheet's rows laid out by a ``Grid`` and
+streamed into the file (``model.xlsx.save_streamed``): at county scale (thousands of units)
+openpyxl's own cell-by-cell writing would cost more than the solve.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
 
 from model.analysis import diagnostics, narrative
 from model.analysis.equity import METRIC_MEANINGS, METRICS
@@ -38,21 +41,15 @@ from model.export.cells import (
     WRAP,
     YUAN,
     Column,
-    autofilter,
+    Grid,
+    Styles,
     column_labels,
-    header_row,
     print_setup,
-    put,
-    put_row,
-    section_row,
-    table_header,
-    text_cell,
-    wrapped,
 )
 from model.export.charts import CHARTS, ChartSpec, add_charts
 from model.lp.formulation import level_meaning
 from model.schema import PARAMETER_FIELDS
-from model.xlsx import refuse_overwrite, save_workbook
+from model.xlsx import atomic_path, refuse_overwrite, save_streamed
 
 SHEETS: tuple[str, ...] = (
     "summary",
@@ -68,6 +65,8 @@ ROLE_FILLS: dict[str, PatternFill] = {
 }
 WARNING_FONT = Font(bold=True, color="9C0006")
 WARNING_FILL = PatternFill("solid", fgColor="FFC7CE")
+INDENT = Alignment(indent=1)
+LEFT = Alignment(horizontal="left")
 STATE_LABELS: dict[str, str] = {
     "before": "调剂前 Before",
     "rule": "按规则 Rule",
@@ -153,6 +152,15 @@ QUARTERLY_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def write_json(payload: dict[str, Any], path: str | Path, force: bool = False) -> Path:
+    """Write a JSON result atomically (UTF-8, Chinese kept readable)."""
+    with atomic_path(path, force) as temporary:
+        temporary.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    return Path(path)
+
+
 def write_allocation_workbook(
     allocation: Allocation, path: str | Path, force: bool = False
 ) -> Path:
@@ -162,29 +170,38 @@ def write_allocation_workbook(
         InputError: ``path`` exists and ``force`` is False, or its folder is missing.
     """
     refuse_overwrite(Path(path), force)
-    return save_workbook(allocation_workbook(allocation), path, force)
+    with atomic_path(path, force) as temporary:
+        _write(allocation, temporary, datetime.now(UTC))
+    return Path(path)
 
 
 def allocation_workbook(allocation: Allocation, generated: datetime | None = None) -> Workbook:
-    """The six sheets and (up to) three charts of the allocation workbook, in memory."""
-    workbook = Workbook()
-    summary = workbook.active
-    assert summary is not None
-    summary.title = SHEETS[0]
-    sheets = [summary, *(workbook.create_sheet(name) for name in SHEETS[1:])]
-    chart_row = _summary(sheets[0], allocation)
-    _allocation(sheets[1], allocation)
-    _equity(sheets[2], allocation)
-    _diagnostics(sheets[3], allocation)
-    _quarterly(sheets[4], allocation)
-    _run_info(sheets[5], allocation, generated or datetime.now(UTC))
+    """The allocation workbook exactly as ``write_allocation_workbook`` writes it, read back
+    by openpyxl (a write-only workbook cannot be read, so this one is what was written)."""
+    stream = io.BytesIO()
+    _write(allocation, stream, generated or datetime.now(UTC))
+    return load_workbook(stream)
+
+
+def _write(allocation: Allocation, target: Path | io.BytesIO, generated: datetime) -> None:
+    """The six sheets and (up to) three charts of the allocation workbook, to ``target``."""
+    workbook = Workbook(write_only=True)
+    sheets = [workbook.create_sheet(name) for name in SHEETS]
+    styles = Styles(sheets[0])
+    grids = [Grid(sheet, styles) for sheet in sheets]
+    chart_row = _summary(grids[0], allocation)
+    _allocation(grids[1], allocation)
+    _equity(grids[2], allocation)
+    _diagnostics(grids[3], allocation)
+    _quarterly(grids[4], allocation)
+    _run_info(grids[5], allocation, generated)
     columns = {c.key: i for i, c in enumerate(ALLOCATION_COLUMNS, start=1)}
     width_cm = sum(7 * w + 5 for w in SUMMARY_WIDTHS) / 96 * 2.54
     specs = [spec for spec in CHARTS if _has_values(allocation, spec)]
     add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm, specs)
     for sheet in sheets:
         print_setup(sheet)
-    return workbook
+    save_streamed(workbook, ((grid.sheet, grid.xml()) for grid in grids), target)
 
 
 def _has_values(a: Allocation, spec: ChartSpec) -> bool:
@@ -196,34 +213,31 @@ def _has_values(a: Allocation, spec: ChartSpec) -> bool:
 # --- sheets --------------------------------------------------------------------------------
 
 
-def _summary(sheet: Worksheet, a: Allocation) -> int:
+def _summary(sheet: Grid, a: Allocation) -> int:
     """Year and parameters, headline figures, imbalance and sentences; return the chart row."""
     widths = SUMMARY_WIDTHS
     for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+        sheet.width(column, width)
     title = f"中央调剂基金分配 Central adjustment fund allocation — {a.parameters.year}"
-    text_cell(sheet.cell(row=1, column=1), title).font = TITLE_FONT
-    sheet.row_dimensions[1].height = 24
+    sheet.text(1, 1, title, font=TITLE_FONT)
+    sheet.height(1, 24)
     status = f"情景 Scenario: {a.scenario}    状态 Status: {STATUS_LABELS[a.status]}"
-    text_cell(sheet.cell(row=2, column=1), status).font = TOTAL_FONT
-    sheet.freeze_panes = "A2"
+    sheet.text(2, 1, status, font=TOTAL_FONT)
+    sheet.freeze("A2")
     if a.source.warnings:
         _warning_banner(sheet, 3, len(a.source.warnings), sum(widths))
     row = _summary_parameters(sheet, a, 4)
     row = _summary_headline(sheet, a, row + 1)
     row = _summary_imbalance(sheet, a, row + 1)
-    sheet.row_breaks.append(Break(id=row))
+    sheet.page_break(row)
     return _summary_sentences(sheet, a, row + 1, sum(widths)) + 1
 
 
-def _warning_banner(sheet: Worksheet, row: int, count: int, width: float) -> None:
+def _warning_banner(sheet: Grid, row: int, count: int, width: float) -> None:
     """A red line under the status that no planner can miss: the input raised warnings."""
     zh, en = narrative.warning_banner(count)
-    wrapped(sheet, row, 1, f"{zh}\n{en}", width)
-    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
-    cell = sheet.cell(row=row, column=1)
-    cell.font = WARNING_FONT
-    cell.fill = WARNING_FILL
+    sheet.wrapped(row, 1, f"{zh}\n{en}", width, font=WARNING_FONT, fill=WARNING_FILL)
+    sheet.merge(row, 1, 5)
 
 
 def _parameter_value(key: str, value: object) -> tuple[object, str | None]:
@@ -236,25 +250,24 @@ def _parameter_value(key: str, value: object) -> tuple[object, str | None]:
     return value, COUNT if key == "year" else None
 
 
-def _summary_parameters(sheet: Worksheet, a: Allocation, row: int) -> int:
-    section_row(sheet, row, ["参数 Parameters", "取值 Value", "", "", "键 Key"])
+def _summary_parameters(sheet: Grid, a: Allocation, row: int) -> int:
+    sheet.section_row(row, ["参数 Parameters", "取值 Value", "", "", "键 Key"])
     values = a.parameters.as_dict()
     for field in PARAMETER_FIELDS:
         row += 1
         value, fmt = _parameter_value(field.key, values[field.key])
-        put_row(
-            sheet, row, [field.label, value, None, None, field.key], [None, fmt, None, None, None]
+        sheet.put_row(
+            row, [field.label, value, None, None, field.key], [None, fmt, None, None, None]
         )
     if a.overrides:
         row += 1
         changed = "; ".join(f"{key}={value}" for key, value in a.overrides)
-        put_row(sheet, row, ["本情景覆盖 Overrides in this scenario", changed], [None, None])
+        sheet.put_row(row, ["本情景覆盖 Overrides in this scenario", changed], [None, None])
     return row + 1
 
 
-def _summary_headline(sheet: Worksheet, a: Allocation, row: int) -> int:
-    section_row(
-        sheet,
+def _summary_headline(sheet: Grid, a: Allocation, row: int) -> int:
+    sheet.section_row(
         row,
         ["主要数字 Headline figures", "优化 Optimised", "法定规则 Rule", "", "单位 Unit"],
     )
@@ -290,76 +303,72 @@ def _summary_headline(sheet: Worksheet, a: Allocation, row: int) -> int:
     ]
     for label, optimised, rule, fmt, unit in lines:
         row += 1
-        put_row(sheet, row, [label, optimised, rule, None, unit], [None, fmt, fmt, None, None])
+        sheet.put_row(row, [label, optimised, rule, None, unit], [None, fmt, fmt, None, None])
     zh, en = narrative.gap_names(a)
     row += 1
-    text_cell(sheet.cell(row=row, column=1), "缺口单位 Units with a gap")
-    wrapped(sheet, row, 2, f"{zh} {en}" if zh else "无 none", 60.0)
-    sheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
+    sheet.text(row, 1, "缺口单位 Units with a gap")
+    sheet.wrapped(row, 2, f"{zh} {en}" if zh else "无 none", 60.0)
+    sheet.merge(row, 2, 5)
     return row + 1
 
 
-def _summary_imbalance(sheet: Worksheet, a: Allocation, row: int) -> int:
-    section_row(sheet, row, ["区域不平衡 Imbalance", *(STATE_LABELS[s] for s in STATES)])
+def _summary_imbalance(sheet: Grid, a: Allocation, row: int) -> int:
+    sheet.section_row(row, ["区域不平衡 Imbalance", *(STATE_LABELS[s] for s in STATES)])
     for key in SUMMARY_METRICS:
         row += 1
         values = [a.equity[state][key].value for state in STATES]
         fmt = METRIC_FORMATS.get(key, RATIO)
-        put_row(sheet, row, [METRIC_LABELS[key], *values], [None, fmt, fmt, fmt])
+        sheet.put_row(row, [METRIC_LABELS[key], *values], [None, fmt, fmt, fmt])
         for column, value in enumerate(values, start=2):
             if value is None:
-                text_cell(sheet.cell(row=row, column=column), UNDEFINED)
+                sheet.text(row, column, UNDEFINED)
     return row + 1
 
 
-def _summary_sentences(sheet: Worksheet, a: Allocation, row: int, width: float) -> int:
-    section_row(sheet, row, ["结论 What happened"])
+def _summary_sentences(sheet: Grid, a: Allocation, row: int, width: float) -> int:
+    sheet.section_row(row, ["结论 What happened"])
     for zh, en in narrative.summary_sentences(a):
         for text in (zh, en):
             row += 1
-            wrapped(sheet, row, 1, text, width)
-            sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+            sheet.wrapped(row, 1, text, width)
+            sheet.merge(row, 1, 5)
     return row + 1
 
 
-def _allocation(sheet: Worksheet, a: Allocation) -> None:
+def _allocation(sheet: Grid, a: Allocation) -> None:
     """One row per unit, statutory and optimised side by side, coloured by role."""
-    table_header(sheet, *column_labels(ALLOCATION_COLUMNS), frozen="C2")
+    sheet.table_header(*column_labels(ALLOCATION_COLUMNS), frozen="C2")
     frame = a.table.assign(role=narrative.role_labels(a))
     roles = narrative.unit_roles(a)
     keys = [c.key for c in ALLOCATION_COLUMNS]
     fmts = [c.number_format for c in ALLOCATION_COLUMNS]
     rows = zip(roles.to_numpy(), frame[keys].itertuples(index=False), strict=True)
     for row, (role, values) in enumerate(rows, start=2):
-        put_row(sheet, row, list(values), fmts)
-        fill = ROLE_FILLS.get(role)
-        if fill is not None:
-            for column in range(1, len(keys) + 1):
-                sheet.cell(row=row, column=column).fill = fill
-    autofilter(sheet, len(keys), len(frame) + 1)
+        sheet.put_row(row, values, fmts, fill=ROLE_FILLS.get(role))
+    sheet.autofilter(len(keys), len(frame) + 1)
 
 
-def _equity(sheet: Worksheet, a: Allocation) -> None:
+def _equity(sheet: Grid, a: Allocation) -> None:
     """Every metric before, under the rule and optimised, with its meaning."""
     labels = ["指标 Metric", "名称 Name", "含义 Meaning", *(STATE_LABELS[s] for s in STATES)]
     labels.append("说明 Note")
-    table_header(sheet, labels, [16.0, 46.0, 66.0, 14.0, 14.0, 14.0, 44.0])
+    sheet.table_header(labels, [16.0, 46.0, 66.0, 14.0, 14.0, 14.0, 44.0])
     for row, key in enumerate(METRICS, start=2):
         metrics = [a.equity[state][key] for state in STATES]
         fmt = METRIC_FORMATS.get(key, RATIO)
         notes = "; ".join(f"{s}: {m.note}" for s, m in zip(STATES, metrics, strict=True) if m.note)
         values: list[object] = [m.value if m.value is not None else UNDEFINED for m in metrics]
-        cells = [key, METRIC_LABELS[key], METRIC_MEANINGS[key], *values, notes or None]
-        put_row(sheet, row, cells, [None, None, None, fmt, fmt, fmt, None])
-        sheet.cell(row=row, column=7).alignment = Alignment(indent=1)
-    autofilter(sheet, len(labels), len(METRICS) + 1)
+        cells = [key, METRIC_LABELS[key], METRIC_MEANINGS[key], *values]
+        sheet.put_row(row, cells, [None, None, None, fmt, fmt, fmt])
+        sheet.put(row, 7, notes or None, alignment=INDENT)
+    sheet.autofilter(len(labels), len(METRICS) + 1)
 
 
-def _diagnostics(sheet: Worksheet, a: Allocation) -> None:
+def _diagnostics(sheet: Grid, a: Allocation) -> None:
     """The reader's warnings first, then binding constraints, dual values and how to
     close a gap, in words; each warning starts with its location."""
     widths = (24.0, 70.0, 90.0)
-    table_header(sheet, ["主题 Topic", "中文", "English"], widths)
+    sheet.table_header(["主题 Topic", "中文", "English"], widths)
     sections = (
         ("请核对 Please check", narrative.warning_lines(a)),
         ("约束 Binding constraints", diagnostics.binding_lines(a)),
@@ -370,27 +379,25 @@ def _diagnostics(sheet: Worksheet, a: Allocation) -> None:
     for topic, lines in sections:
         for zh, en in lines:
             row += 1
-            text_cell(sheet.cell(row=row, column=1), topic).alignment = WRAP
-            wrapped(sheet, row, 2, zh, widths[1])
-            wrapped(sheet, row, 3, en, widths[2])
-    autofilter(sheet, len(widths), row)
+            sheet.text(row, 1, topic, alignment=WRAP)
+            sheet.wrapped(row, 2, zh, widths[1])
+            sheet.wrapped(row, 3, en, widths[2])
+    sheet.autofilter(len(widths), row)
 
 
-def _quarterly(sheet: Worksheet, a: Allocation) -> None:
+def _quarterly(sheet: Grid, a: Allocation) -> None:
     """Quarterly advances of the net transfer and the year-end settlement, with totals."""
-    table_header(sheet, *column_labels(QUARTERLY_COLUMNS), frozen="C2")
+    sheet.table_header(*column_labels(QUARTERLY_COLUMNS), frozen="C2")
     schedule = quarterly_schedule(a)
     keys = [c.key for c in QUARTERLY_COLUMNS]
     fmts = [c.number_format for c in QUARTERLY_COLUMNS]
     for row, values in enumerate(schedule[keys].itertuples(index=False), start=2):
-        put_row(sheet, row, list(values), fmts)
+        sheet.put_row(row, values, fmts)
     last = len(schedule) + 1
-    autofilter(sheet, len(keys), last)
+    sheet.autofilter(len(keys), last)
     totals = schedule_totals(schedule)
     total_row = [None, "合计", "Total", *(totals[k] for k in keys[3:])]
-    put_row(sheet, last + 1, total_row, fmts)
-    for column in range(1, len(keys) + 1):
-        sheet.cell(row=last + 1, column=column).font = TOTAL_FONT
+    sheet.put_row(last + 1, total_row, fmts, font=TOTAL_FONT)
     notes = (
         f"每季度预拨全年净调剂的{ADVANCE_SHARE:.0%}；年终清算 = 全年净调剂 − 各季度预拨之和。"
         "正数为拨入，负数为上解。",
@@ -399,7 +406,7 @@ def _quarterly(sheet: Worksheet, a: Allocation) -> None:
         "negative: handed up.",
     )
     for offset, note in enumerate(notes, start=3):
-        text_cell(sheet.cell(row=last + offset, column=1), note)
+        sheet.text(last + offset, 1, note)
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -418,10 +425,10 @@ def _versions() -> list[tuple[str, str]]:
     ]
 
 
-def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
+def _run_info(sheet: Grid, a: Allocation, generated: datetime) -> None:
     """Everything needed to trace the workbook back to its input and software."""
-    header_row(sheet, 1, ["项目 Item", "取值 Value", "", "", ""], [44.0, 70.0, 16.0, 12.0, 12.0])
-    sheet.freeze_panes = "A2"
+    sheet.header_row(1, ["项目 Item", "取值 Value", "", "", ""], [44.0, 70.0, 16.0, 12.0, 12.0])
+    sheet.freeze("A2")
     items: list[tuple[str, object]] = [
         ("输入文件 Input file", a.source.name),
         ("SHA-256", a.source.sha256),
@@ -436,11 +443,10 @@ def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
         *((f"用时 Seconds: {k}", v) for k, v in a.timings.items()),
     ]
     for row, (label, value) in enumerate(items, start=2):
-        text_cell(sheet.cell(row=row, column=1), label)
+        sheet.text(row, 1, label)
         fmt = SECONDS if label.startswith("用时") else None
-        put(sheet, row, 2, "blank" if value is None else value, fmt)
-        sheet.cell(row=row, column=2).alignment = Alignment(horizontal="left")
-    autofilter(sheet, 2, len(items) + 1)
+        sheet.put(row, 2, "blank" if value is None else value, fmt, alignment=LEFT)
+    sheet.autofilter(2, len(items) + 1)
     row = len(items) + 3
     labels = [
         "层级 Level",
@@ -450,7 +456,7 @@ def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
         "容差 Tolerance",
         "含义 Meaning",
     ]
-    header_row(sheet, row, labels, [44.0, 70.0, 16.0, 12.0, 12.0, 60.0])
+    sheet.header_row(row, labels, [44.0, 70.0, 16.0, 12.0, 12.0, 60.0])
     for level in a.levels:
         row += 1
         meaning = level_meaning(level.name, a.parameters.objective)
@@ -462,4 +468,4 @@ def _run_info(sheet: Worksheet, a: Allocation, generated: datetime) -> None:
             level.tolerance,
             meaning,
         ]
-        put_row(sheet, row, values, [None, None, "0.000000", SECONDS, "0.0E+00", None])
+        sheet.put_row(row, values, [None, None, "0.000000", SECONDS, "0.0E+00", None])

@@ -6,13 +6,14 @@ extra subsidy by unit split into local and central (stacked bars). The report le
 chart with nothing to show, such as the subsidy chart when no unit needs subsidy. They
 read the ``allocation`` sheet's cells, so a planner who sorts or filters that sheet sees
 the charts follow. Bars run horizontally so 32 unit names stay readable, first unit at the
-top.
+top. The sheets may be ordinary or write-only: a chart only names the cells it reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.text import RichText, Text
@@ -24,7 +25,6 @@ from openpyxl.drawing.text import (
     RegularTextRun,
 )
 from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
 
 ROW_HEIGHT_CM = 0.53
 """A default 15-point row, used to leave room under each chart."""
@@ -73,8 +73,8 @@ CHARTS: tuple[ChartSpec, ...] = (
 
 
 def add_charts(
-    target: Worksheet,
-    data: Worksheet,
+    target: Any,
+    data: Any,
     units: int,
     columns: dict[str, int],
     row: int,
@@ -84,7 +84,7 @@ def add_charts(
     """Anchor the charts in ``target`` from ``row`` down, each on its own page.
 
     Args:
-        target: the sheet that shows the charts (the summary).
+        target: the sheet that shows the charts (the summary), ordinary or write-only.
         data: the allocation sheet, with headers in row 1 and one row per unit below.
         units: how many unit rows ``data`` holds.
         columns: the column number of each key in ``data``.
