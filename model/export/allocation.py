@@ -15,12 +15,10 @@ openpyxl's own cell-by-cell writing would cost more than the solve.
 from __future__ import annotations
 
 import io
-import json
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -150,15 +148,6 @@ QUARTERLY_COLUMNS: tuple[Column, ...] = (
     _money("advance_q4_100m", "四季度预拨", "Q4 advance", 15.0),
     _money("settlement_100m", "年终清算", "Year-end settlement", 15.0),
 )
-
-
-def write_json(payload: dict[str, Any], path: str | Path, force: bool = False) -> Path:
-    """Write a JSON result atomically (UTF-8, Chinese kept readable)."""
-    with atomic_path(path, force) as temporary:
-        temporary.write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-    return Path(path)
 
 
 def write_allocation_workbook(
