@@ -13,7 +13,10 @@ The physical limit: the same LP of every level (earlier levels held at their opt
 written to MPS by Pyomo and solved cold by ``highspy`` directly, once with the options the
 project uses (``raw_highs``: the same algorithm, one thread) and once with HiGHS's defaults
 (``raw_highs_defaults``); only HiGHS's ``run`` is timed. The ratio
-``(build + load + solve) / raw_highs`` says how close the project is to the solver itself.
+``(build + load + solve) / raw_highs`` says how close the project is to the solver itself,
+and ``ratio_total_vs_raw`` does the same for the whole run from reading the workbook to
+writing the allocation workbook (``total``: read + build + load + solve + extract + write;
+the persistent load is a comparison only and is left out).
 
 ``--against DIR`` first runs DIR's own ``benchmarks/scale.py`` (an older checkout, e.g. from
 ``git archive``) in a subprocess with the same sizes, and prints this checkout's figures
@@ -181,7 +184,18 @@ def measure(units: int, folder: Path) -> dict[str, Any]:
     row["raw_highs"], row["mps_write"] = raw_highs_seconds(model, outcome, folder, same)
     row["raw_highs_defaults"], _ = raw_highs_seconds(model, outcome, folder, {})
     row["ratio_build_solve_vs_raw"] = (row["build"] + row["load"] + row["solve"]) / row["raw_highs"]
+    row["total"] = total(row)
+    row["ratio_total_vs_raw"] = row["total"] / row["raw_highs"]
     return row
+
+
+RUN_STAGES = ("read", "build", "load", "solve", "extract", "write")
+"""The stages of one run, from the input workbook to the allocation workbook."""
+
+
+def total(row: dict[str, Any]) -> float:
+    """Seconds of the whole run (also for rows of an older checkout that did not add them)."""
+    return sum(row[stage] for stage in RUN_STAGES)
 
 
 COLUMNS = [
@@ -194,12 +208,14 @@ COLUMNS = [
     "solve",
     "extract",
     "write",
+    "total",
     "raw_highs",
     "raw_highs_defaults",
     "ratio_build_solve_vs_raw",
+    "ratio_total_vs_raw",
     "peak_rss_mib",
 ]
-COMPARED = ["load", "solve", "raw_highs", "ratio_build_solve_vs_raw"]
+COMPARED = ["load", "solve", "write", "total", "raw_highs", "ratio_build_solve_vs_raw"]
 """The figures ``--against`` divides, this checkout over the other (below 1: faster now)."""
 
 
@@ -230,6 +246,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     before = run_against(args.against.resolve(), args.sizes) if args.against else []
+    for old in before:
+        old.setdefault("total", total(old))
+        old.setdefault("ratio_total_vs_raw", old["total"] / old["raw_highs"])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sorted(sizes):
@@ -237,6 +256,8 @@ def main() -> None:
     print_rows(rows, COLUMNS)
     print("seconds per stage; peak_rss_mib is the process peak so far (sizes run ascending)")
     if before:
+        print(f"\n{args.against}, run first in the same invocation:")
+        print_rows(before, COLUMNS)
         print(f"\nthis checkout over {args.against} (same run; below 1 is faster now):")
         ratios = []
         for old, new in zip(before, rows, strict=True):
