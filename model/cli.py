@@ -12,10 +12,29 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from model import __version__
 from model.errors import InputError, Problem
+from model.vocabulary import (
+    BENEFICIARY,
+    CONTRIBUTOR,
+    EQUITY_METRICS,
+    EVEN,
+    FIGURES,
+    ROLES,
+    STATES,
+    STATUS_FULL,
+    STATUS_GAP,
+    STATUSES,
+    ROUGHLY_EVEN_100m,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from model.analysis.comparison import Comparison
+    from model.analysis.results import Allocation
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -175,10 +194,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     for line in [*warning_lines(data.source.warnings), *summary_lines(allocation)]:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
-    return EXIT_GAP if allocation.status == "unfunded_gap" else EXIT_OK
+    return EXIT_GAP if allocation.status == STATUS_GAP else EXIT_OK
 
 
-def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
+def _refuse_outputs(args: argparse.Namespace, refuse: Callable[[Path, bool], object]) -> None:
     """Refuse before solving, so a planner does not wait for a run that cannot be saved,
     and no output is written when another cannot be."""
     problems: list[Problem] = []
@@ -196,7 +215,7 @@ def _refuse_outputs(args: argparse.Namespace, refuse: object) -> None:
         if path is None:
             continue
         try:
-            refuse(path, args.force)  # type: ignore[operator]
+            refuse(path, args.force)
         except InputError as error:
             problems.extend(error.problems)
     if problems:
@@ -262,106 +281,94 @@ def _months(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.1f}"
 
 
-def summary_lines(allocation: object) -> list[str]:
+def _names(frame: pd.DataFrame, key: str, signed: bool = True, limit: int = 5) -> str:
+    """``Guangdong −645.71, Beijing −300.12 and 2 more``: the first units of ``frame``."""
+    listed = ", ".join(
+        f"{r.name_en or r.name_zh} {getattr(r, key):{'+' if signed else ''},.2f}"
+        for r in frame.head(limit).itertuples()
+    )
+    more = len(frame) - limit
+    return listed + (f" and {more} more" if more > 0 else "")
+
+
+def summary_lines(allocation: Allocation) -> list[str]:
     """A short readable summary of one allocation for the terminal.
 
-    Counts and roles are the workbook's (``narrative.headline_counts``); a line with
-    nothing to say (no roughly even unit, no subsidy) is left out.
+    Counts and roles are the workbook's (``narrative.headline_counts``) and so are the
+    words (``model.vocabulary``); a line with nothing to say (no roughly even unit, no
+    subsidy) is left out.
     """
     from model.analysis.narrative import deficit_sentence, headline_counts, plural
-    from model.analysis.results import Allocation
-    from model.vocabulary import ROUGHLY_EVEN_100m
 
-    assert isinstance(allocation, Allocation)
-    a = allocation
-    table = a.table
-    t = a.totals
-    counts = headline_counts(a)
-
-    def names(frame: Any, limit: int = 5) -> str:
-        rows = frame.head(limit)
-        listed = ", ".join(
-            f"{r.name_en or r.name_zh} {r.net_transfer_100m:+,.2f}" for r in rows.itertuples()
-        )
-        more = len(frame) - limit
-        return listed + (f" and {more} more" if more > 0 else "")
-
+    a, f = allocation, FIGURES
+    table, t, counts, p = a.table, a.totals, headline_counts(a), a.parameters
+    rule = STATES["rule"].en.lower()
+    contributor, beneficiary = ROLES[CONTRIBUTOR].en.lower(), ROLES[BENEFICIARY].en.lower()
     by_net = table.sort_values("net_transfer_100m")
-    payers = by_net[by_net["role"] == "contributor"]
-    receivers = by_net[by_net["role"] == "beneficiary"].iloc[::-1]
-    even = by_net[by_net["role"] == "even"]
-    p = a.parameters
+    groups = {
+        "net_contributors": by_net[by_net["role"] == CONTRIBUTOR],
+        "net_beneficiaries": by_net[by_net["role"] == BENEFICIARY].iloc[::-1],
+        "roughly_even": by_net[by_net["role"] == EVEN],
+    }
     lines = [
         f"caf {a.scenario}: year {p.year}, ratio {p.contribution_ratio:g}, "
         f"objective {p.objective}, band "
         + ("free" if p.max_rule_deviation is None else f"±{p.max_rule_deviation:g}")
         + f", reserve floor {p.reserve_months_floor:g} months",
-        f"Fund {_money(t['fund_100m'])}; {_money(t['moved_100m'])} moves between units "
-        f"(rule: {_money(t['rule_moved_100m'])}).",
-        f"Roles (|net| ≤ {ROUGHLY_EVEN_100m:g}亿 is roughly even): "
-        f"{plural(counts['contributors'], 'net contributor')}, "
-        f"{plural(counts['beneficiaries'], 'net beneficiary', 'net beneficiaries')}, "
-        f"{counts['even']} roughly even; under the statutory rule "
+        f"{f['fund_100m'].en} {_money(t['fund_100m'])}; {f['moved_100m'].en.lower()} "
+        f"{_money(t['moved_100m'])} (under the {rule}: {_money(t['rule_moved_100m'])}).",
+        f"Roles (|net| ≤ {ROUGHLY_EVEN_100m:g}亿 is {ROLES[EVEN].en.lower()}): "
+        f"{plural(counts['contributors'], contributor)}, "
+        f"{plural(counts['beneficiaries'], beneficiary, f['net_beneficiaries'].en.lower())}, "
+        f"{counts['even']} {ROLES[EVEN].en.lower()}; under the {rule} "
         f"{counts['rule_contributors']}, {counts['rule_beneficiaries']} and "
         f"{counts['rule_even']}.",
-        f"Net contributors ({len(payers)}): {names(payers)}.",
-        f"Net beneficiaries ({len(receivers)}): {names(receivers)}.",
     ]
-    if len(even):
-        lines.append(f"Roughly even ({len(even)}): {names(even)}.")
+    for key, frame in groups.items():
+        if len(frame) or key != "roughly_even":
+            lines.append(f"{f[key].en} ({len(frame)}): {_names(frame, 'net_transfer_100m')}.")
     if counts["subsidised"]:
-        subsidy = t["local_subsidy_100m"] + t["central_subsidy_100m"]
+        local, central = t["local_subsidy_100m"], t["central_subsidy_100m"]
         lines.append(
-            f"Extra subsidy {_money(subsidy)} in {plural(counts['subsidised'], 'unit')}: "
-            f"local {_money(t['local_subsidy_100m'])}, "
-            f"central {_money(t['central_subsidy_100m'])}."
+            f"{f['total_subsidy_100m'].en} {_money(local + central)} in "
+            f"{plural(counts['subsidised'], 'unit')}: {f['local_subsidy_100m'].en.lower()} "
+            f"{_money(local)}, {f['central_subsidy_100m'].en.lower()} {_money(central)}."
         )
-    if a.status == "unfunded_gap":
-        gaps = table[table["unfunded_gap_100m"] > 0]
-        listed = ", ".join(
-            f"{r.name_en or r.name_zh} {r.unfunded_gap_100m:,.2f}" for r in gaps.itertuples()
-        )
+    if a.status == STATUS_GAP:
+        gaps = table.loc[a.gap_units]
         lines.append(
-            f"UNFUNDED GAP {_money(t['unfunded_gap_100m'])}"
-            + (f": {listed}." if listed else ", below round-off in every unit.")
+            f"{f['unfunded_gap_100m'].en.upper()} {_money(t['unfunded_gap_100m'])}"
+            + (
+                f": {_names(gaps, 'unfunded_gap_100m', signed=False, limit=len(gaps))}."
+                if len(gaps)
+                else ", below round-off in every unit."
+            )
         )
     else:
-        lines.append(f"Full payment guaranteed in all {plural(len(table), 'unit')}.")
+        lines.append(f"{STATUSES[STATUS_FULL].en} in all {plural(len(table), 'unit')}.")
     deficit = deficit_sentence(a)
     if deficit is not None:
         lines.extend(deficit)
-    worst = {s: a.equity[s]["months_min"].value for s in ("before", "rule", "optimized")}
-    spread = {s: a.equity[s]["months_range"].value for s in ("before", "rule", "optimized")}
-    lines.append(
-        "Lowest reserve months: before "
-        + _months(worst["before"])
-        + ", rule "
-        + _months(worst["rule"])
-        + ", optimized "
-        + _months(worst["optimized"])
-        + "."
-    )
-    lines.append(
-        "Range of reserve months: before "
-        + _months(spread["before"])
-        + ", rule "
-        + _months(spread["rule"])
-        + ", optimized "
-        + _months(spread["optimized"])
-        + "."
-    )
+    for metric in ("months_min", "months_range"):
+        values = ", ".join(
+            f"{label.en.lower()} {_months(a.equity[state][metric].value)}"
+            for state, label in STATES.items()
+        )
+        lines.append(f"{EQUITY_METRICS[metric].en}: {values}.")
     return lines
 
 
-def comparison_lines(comparison: object) -> list[str]:
-    """One line per scenario for the terminal."""
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """One line per scenario for the terminal, in the vocabulary's words."""
+    f, lowest = FIGURES, EQUITY_METRICS["months_min"].en.lower()
     rows = []
-    for allocation in comparison.allocations:  # type: ignore[attr-defined]
+    for allocation in comparison.allocations:
         t = allocation.totals
+        subsidy = t["local_subsidy_100m"] + t["central_subsidy_100m"]
         rows.append(
-            f"{allocation.scenario}: fund {_money(t['fund_100m'])}, subsidy "
-            f"{_money(t['local_subsidy_100m'] + t['central_subsidy_100m'])}, gap "
-            f"{_money(t['unfunded_gap_100m'])}, lowest months "
+            f"{allocation.scenario}: {f['fund_100m'].en.lower()} {_money(t['fund_100m'])}, "
+            f"{f['total_subsidy_100m'].en.lower()} {_money(subsidy)}, "
+            f"{f['unfunded_gap_100m'].en.lower()} {_money(t['unfunded_gap_100m'])}, {lowest} "
             f"{_months(allocation.equity['optimized']['months_min'].value)}"
         )
     return rows

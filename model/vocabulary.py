@@ -1,10 +1,15 @@
-"""The thresholds that decide what an output calls zero, even, or worth a sentence.
+"""The output vocabulary: every label, unit and display threshold a planner reads.
 
-Each is defined here once and read by the results, the sentences, the workbook, the web
-page and the terminal alike (style habits 13 and 14), so no two surfaces disagree about a
-count. A later issue moves them into the output vocabulary.
+Inputs have their data dictionary in ``model.schema``; outputs have this one. Each figure,
+state, status, role, equity metric and solve level is named here once, in Chinese and
+English with its unit, and the allocation workbook, the web pages and the terminal all
+read it (style habits 13 and 14), so one concept has one word everywhere: the gap is
+未弥补缺口 Unfunded gap on every surface, the statutory rule is 法定规则 Statutory rule.
 
-There are three kinds, and they must not be confused:
+This module imports nothing from ``model`` and nothing heavy (no pandas, numpy or Pyomo):
+the web application reads it without loading the solver stack.
+
+There are three kinds of threshold, and they must not be confused:
 
 - **Round-off** depends on the data. Money below ``solve.negligible(money_scale)`` is what
   the solver leaves behind, not policy: ``results.extract`` reports every per-unit money
@@ -17,6 +22,10 @@ There are three kinds, and they must not be confused:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+# --- thresholds ----------------------------------------------------------------------------
+
 ROUGHLY_EVEN_100m = 5.0
 """亿元. A unit is a net contributor when its net transfer is below −5亿, a net beneficiary
 when it is above +5亿, and roughly even otherwise: the split the published 2020 figures use
@@ -26,3 +35,192 @@ DISPLAY_ZERO = 0.005
 """Half the last displayed digit of a figure shown to two decimals (0.01亿, or a dual value
 of 0.01亿/亿): a value smaller than this reads 0.00, so it is shown as 0, unsigned and
 uncoloured. It decides display only, never a count or a role."""
+
+
+# --- labels --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    """One thing a surface names: Chinese, English and the unit (blank for none)."""
+
+    zh: str
+    en: str
+    unit: str = ""
+
+    @property
+    def name(self) -> str:
+        """``未弥补缺口 Unfunded gap``: Chinese then English, as every surface writes it."""
+        return f"{self.zh} {self.en}"
+
+    @property
+    def text(self) -> str:
+        """``未弥补缺口 Unfunded gap (亿元)``: the name with its unit, for a header."""
+        return self.name + (f" ({self.unit})" if self.unit else "")
+
+    @property
+    def header(self) -> str:
+        """``未弥补缺口⏎Unfunded gap⏎(亿元)``: one line each, for a workbook header cell."""
+        return f"{self.zh}\n{self.en}" + (f"\n({self.unit})" if self.unit else "")
+
+
+@dataclass(frozen=True)
+class MetricLabel(Label):
+    """An equity metric: its label and what it measures."""
+
+    meaning: str = ""
+
+
+YI = "亿元"
+MONTHS = "月"
+UNITS = "个"
+
+CONTRIBUTOR, BENEFICIARY, EVEN = "contributor", "beneficiary", "even"
+"""The role keys of the results' ``role`` column."""
+
+FIGURES: dict[str, Label] = {
+    # who
+    "code": Label("代码", "Code"),
+    "name_zh": Label("名称", "Name"),
+    "name_en": Label("英文名称", "Name (English)"),
+    "region": Label("地区", "Region"),
+    "role": Label("调剂角色", "Role"),
+    "retirees_10k": Label("离退休人数", "Retirees", "万人"),
+    # per-unit money, statutory and optimised
+    "contribution_100m": Label("上解额", "Contribution", YI),
+    "rule_allocation_100m": Label("法定拨付额", "Statutory allocation", YI),
+    "allocation_100m": Label("优化拨付额", "Optimised allocation", YI),
+    "rule_net_transfer_100m": Label("法定净调剂额", "Statutory net transfer", YI),
+    "net_transfer_100m": Label("优化净调剂额", "Optimised net transfer", YI),
+    "local_subsidy_100m": Label("追加地方财政补助", "Extra local subsidy", YI),
+    "central_subsidy_100m": Label("追加中央财政补助", "Extra central subsidy", YI),
+    "subsidy_100m": Label("追加财政补助", "Extra subsidy, local + central", YI),
+    "unfunded_gap_100m": Label("未弥补缺口", "Unfunded gap", YI),
+    "rule_shortfall_100m": Label("法定规则下的缺口", "Shortfall under the rule", YI),
+    "rule_closing_balance_100m": Label("法定年末结余", "Statutory closing balance", YI),
+    "closing_balance_100m": Label("优化年末结余", "Optimised closing balance", YI),
+    "months_before": Label("调剂前储备月数", "Reserve months before", MONTHS),
+    "months_rule": Label("法定储备月数", "Reserve months, statutory rule", MONTHS),
+    "months_optimized": Label("优化后储备月数", "Reserve months, optimised", MONTHS),
+    "full_payment_dual": Label("足额支付对偶值", "Full-payment dual", "亿/亿"),
+    # quarterly settlement
+    "advance_q1_100m": Label("一季度预拨", "Q1 advance", YI),
+    "advance_q2_100m": Label("二季度预拨", "Q2 advance", YI),
+    "advance_q3_100m": Label("三季度预拨", "Q3 advance", YI),
+    "advance_q4_100m": Label("四季度预拨", "Q4 advance", YI),
+    "settlement_100m": Label("年终清算", "Year-end settlement", YI),
+    # totals and counts
+    "fund_100m": Label("调剂基金规模", "Fund size", YI),
+    "moved_100m": Label("省际调剂资金", "Moved between units", YI),
+    "rule_moved_100m": Label("法定省际调剂资金", "Moved between units, statutory rule", YI),
+    "total_subsidy_100m": Label("追加财政补助合计", "Total extra subsidy", YI),
+    "net_contributors": Label("净上解单位", "Net contributors", UNITS),
+    "net_beneficiaries": Label("净受益单位", "Net beneficiaries", UNITS),
+    "roughly_even": Label("基本持平单位", "Roughly even", UNITS),
+    "per_retiree_yuan": Label("全国人均拨付额", "Statutory amount per retiree", "元"),
+}
+"""Every figure shown per unit or in total, by its key in the results and the JSON."""
+
+RESERVE_MONTHS = Label("储备月数", "Reserve months", MONTHS)
+"""Reserve months in general: a chart axis over all three states."""
+
+STATES: dict[str, Label] = {
+    "before": Label("调剂前", "Before"),
+    "rule": Label("法定规则", "Statutory rule"),
+    "optimized": Label("优化后", "Optimised"),
+}
+"""The three states every comparison shows, in order: before adjustment, under the
+statutory rule of 国发〔2018〕18号, and optimised."""
+
+STATUS_FULL, STATUS_GAP = "full_payment", "unfunded_gap"
+"""The two outcomes of a run, as the results and the JSON write them."""
+
+STATUSES: dict[str, Label] = {
+    STATUS_FULL: Label("全额发放有保障", "Full payment guaranteed"),
+    STATUS_GAP: Label("存在未弥补缺口", "Unfunded gap remains"),
+}
+SHORT_STATUSES: dict[str, Label] = {
+    STATUS_FULL: Label("足额", "Full"),
+    STATUS_GAP: Label("缺口", "Gap"),
+}
+"""The statuses where space is short (a cell per scenario)."""
+
+ROLES: dict[str, Label] = {
+    CONTRIBUTOR: Label("净上解", "Net contributor"),
+    BENEFICIARY: Label("净受益", "Net beneficiary"),
+    EVEN: Label("基本持平", "Roughly even"),
+}
+"""A unit's role, decided by ``ROUGHLY_EVEN_100m``."""
+
+EQUITY_METRICS: dict[str, MetricLabel] = {
+    "months_min": MetricLabel(
+        "最低储备月数", "Lowest reserve months", MONTHS, "Reserve months of the worst-off unit"
+    ),
+    "months_max": MetricLabel(
+        "最高储备月数", "Highest reserve months", MONTHS, "Reserve months of the best-off unit"
+    ),
+    "months_range": MetricLabel(
+        "储备月数极差", "Range of reserve months", MONTHS, "Highest minus lowest reserve months"
+    ),
+    "months_mad": MetricLabel(
+        "储备月数平均绝对偏差",
+        "Mean absolute deviation of reserve months",
+        MONTHS,
+        "Mean absolute deviation of reserve months from the national months",
+    ),
+    "months_cv": MetricLabel(
+        "储备月数变异系数",
+        "Coefficient of variation of reserve months",
+        "",
+        "Coefficient of variation of reserve months (std / mean)",
+    ),
+    "gini": MetricLabel(
+        "人均资源基尼系数",
+        "Gini of resources per retiree",
+        "",
+        "Gini of resources per retiree (0 equal, 1 one unit holds all)",
+    ),
+    "theil": MetricLabel("泰尔指数", "Theil T", "", "Theil T of resources per retiree (0 equal)"),
+    "theil_between": MetricLabel(
+        "区域间泰尔指数", "Theil T between regions", "", "Part of Theil T between the four regions"
+    ),
+    "theil_within": MetricLabel(
+        "区域内泰尔指数", "Theil T within regions", "", "Part of Theil T within the regions"
+    ),
+}
+"""The equity metrics of domain.md §5, in the order every table lists them."""
+
+
+def kpi_label(key: str) -> str:
+    """A comparison column's header: a figure (``unfunded_gap_100m``), a metric in a state
+    (``gini_optimized``), or the key itself for a parameter."""
+    if key in FIGURES:
+        return FIGURES[key].text
+    for state, state_label in STATES.items():
+        metric = key.removesuffix(f"_{state}")
+        if metric != key and metric in EQUITY_METRICS:
+            return f"{EQUITY_METRICS[metric].text} · {state_label.name}"
+    return key
+
+
+# --- the solve levels ----------------------------------------------------------------------
+
+LEVEL_MEANINGS: dict[str, str] = {
+    "unfunded_gap": "Σ unfunded gap u (亿元), minimised",
+    "fiscal_subsidy": "Σ extra local + central subsidy l + g (亿元), minimised",
+    "central_subsidy": "Σ extra central subsidy g (亿元), minimised",
+    "rule_distance": "Σ |transfer − statutory allocation| (亿元), minimised",
+}
+"""What each lexicographic level's objective value measures, for ``run_info``."""
+
+IMBALANCE_MEANINGS: dict[str, str] = {
+    "maximin": "minus the lowest reserve months, −min M (months), minimised",
+    "range": "highest − lowest reserve months (months), minimised",
+    "mad": "mean |M − national months| (months), minimised",
+}
+"""What the ``imbalance`` level measures under each objective."""
+
+
+def level_meaning(level: str, objective: str) -> str:
+    """What a level's objective value measures, in words, for run_info."""
+    return IMBALANCE_MEANINGS[objective] if level == "imbalance" else LEVEL_MEANINGS[level]

@@ -32,6 +32,7 @@ from model.export.allocation import (
     write_allocation_workbook,
 )
 from model.export.json import write_json
+from model.vocabulary import ROLES
 from model.workbook.reader import read_workbook
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
@@ -113,7 +114,8 @@ def test_allocation_headers_are_bilingual_with_units(book: Workbook) -> None:
     headers = [cell.value for cell in sheet[1]]
     assert headers == [c.header for c in ALLOCATION_COLUMNS]
     assert "上解额\nContribution\n(亿元)" in headers
-    assert "优化储备月数\nReserve months, optimised\n(月)" in headers
+    assert "优化后储备月数\nReserve months, optimised\n(月)" in headers
+    assert "未弥补缺口\nUnfunded gap\n(亿元)" in headers
     keys = [c.key for c in ALLOCATION_COLUMNS]
     assert set(PROVINCE_JSON_KEYS) <= set(keys)
     # statutory and optimised side by side
@@ -154,9 +156,9 @@ def test_contributors_and_beneficiaries_are_coloured_differently(book: Workbook)
     sheet = book["allocation"]
     role = column_of(ALLOCATION_COLUMNS, "role")
     assert [sheet.cell(row=r, column=role).value for r in (2, 3, 4)] == [
-        narrative.ROLE_LABELS["contributor"],
-        narrative.ROLE_LABELS["beneficiary"],
-        narrative.ROLE_LABELS["contributor"],
+        ROLES["contributor"].name,
+        ROLES["beneficiary"].name,
+        ROLES["contributor"].name,
     ]
     colours = [sheet.cell(row=r, column=1).fill.fgColor.rgb for r in (2, 3, 4)]
     assert colours[0] == colours[2] != colours[1]
@@ -247,7 +249,7 @@ def test_equity_has_every_metric_with_its_meaning(full: Allocation, book: Workbo
         "名称 Name",
         "含义 Meaning",
         "调剂前 Before",
-        "按规则 Rule",
+        "法定规则 Statutory rule",
         "优化后 Optimised",
         "说明 Note",
     ]

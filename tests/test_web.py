@@ -23,6 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from model.errors import InputError
+from model.vocabulary import ROLES
 from model.web import charts, forms, server
 from model.web.app import create_app
 from model.web.security import session_value
@@ -121,7 +122,7 @@ def test_a_run_is_stored_shown_and_downloadable(
     months = chart_config(page.text, "chart-months")
     assert [d["label"] for d in months["data"]["datasets"]] == [
         "调剂前 Before",
-        "按法定规则 Statutory rule",
+        "法定规则 Statutory rule",
         "优化后 Optimised",
     ]
     assert "/static/chart.umd.min.js" in page.text
@@ -437,7 +438,8 @@ def test_the_samples_page_has_no_subsidy_sentence_and_the_rule_split(
     transfer = chart_config(client.get(f"/runs/{run_id}").text, "chart-transfer")
     colours = transfer["data"]["datasets"][0]["backgroundColor"]
     assert colours.count(charts.EVEN_COLOUR) == 0  # optimised: no unit within ±5亿
-    assert text.count("净上解 Contributor") == 23 and text.count("净受益 Beneficiary") == 9
+    contributor, beneficiary = ROLES["contributor"].name, ROLES["beneficiary"].name
+    assert text.count(contributor) == 23 and text.count(beneficiary) == 9
 
 
 def test_band_20_page_says_why_a_deficit_sits_beside_full_payment(

@@ -11,18 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRIC_MEANINGS: dict[str, str] = {
-    "months_min": "Reserve months of the worst-off unit",
-    "months_max": "Reserve months of the best-off unit",
-    "months_range": "Highest minus lowest reserve months",
-    "months_mad": "Mean absolute deviation of reserve months from the national months",
-    "months_cv": "Coefficient of variation of reserve months (std / mean)",
-    "gini": "Gini of resources per retiree (0 equal, 1 one unit holds all)",
-    "theil": "Theil T of resources per retiree (0 equal)",
-    "theil_between": "Part of Theil T between the four regions",
-    "theil_within": "Part of Theil T within the regions",
-}
-METRICS: tuple[str, ...] = tuple(METRIC_MEANINGS)
+from model.vocabulary import EQUITY_METRICS
+
+METRICS: tuple[str, ...] = tuple(EQUITY_METRICS)
+"""The metrics in table order; their labels and meanings are ``vocabulary.EQUITY_METRICS``."""
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,13 @@ import pandas as pd
 
 from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
 from model.errors import Problem
-from model.vocabulary import DISPLAY_ZERO, ROUGHLY_EVEN_100m
+from model.vocabulary import DISPLAY_ZERO, ROLES, ROUGHLY_EVEN_100m
 
 Line = tuple[str, str]
 """One sentence as ``(Chinese, English)``."""
 
 NAME_LIMIT = 5
 """How many units a sentence names before saying "and N more"."""
-
-ROLE_LABELS: dict[str, str] = {
-    CONTRIBUTOR: "净上解 Contributor",
-    BENEFICIARY: "净受益 Beneficiary",
-    EVEN: "基本持平 Roughly even",
-}
 
 IMBALANCE_SENTENCE: dict[str, tuple[str, str, str]] = {
     "maximin": (
@@ -122,8 +116,8 @@ def unit_roles(allocation: Allocation) -> pd.Series:
 
 
 def role_labels(allocation: Allocation) -> pd.Series:
-    """``unit_roles`` as the bilingual labels printed in the workbook."""
-    return unit_roles(allocation).map(ROLE_LABELS)
+    """``unit_roles`` as the bilingual labels printed in the workbook (``vocabulary.ROLES``)."""
+    return unit_roles(allocation).map({role: label.name for role, label in ROLES.items()})
 
 
 def headline_counts(allocation: Allocation) -> dict[str, int]:

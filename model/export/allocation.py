@@ -24,9 +24,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from model.analysis import diagnostics, narrative
-from model.analysis.equity import METRIC_MEANINGS, METRICS
+from model.analysis.equity import METRICS
 from model.analysis.quarterly import ADVANCE_SHARE, quarterly_schedule, schedule_totals
-from model.analysis.results import BENEFICIARY, CONTRIBUTOR, STATES, STATUS_GAP, Allocation
+from model.analysis.results import BENEFICIARY, CONTRIBUTOR, Allocation
 from model.export.cells import (
     COUNT,
     MONEY,
@@ -45,8 +45,8 @@ from model.export.cells import (
     print_setup,
 )
 from model.export.charts import CHARTS, ChartSpec, add_charts
-from model.lp.formulation import level_meaning
 from model.schema import PARAMETER_FIELDS
+from model.vocabulary import EQUITY_METRICS, FIGURES, STATES, STATUSES, level_meaning
 from model.xlsx import atomic_path, refuse_overwrite, save_streamed
 
 SHEETS: tuple[str, ...] = (
@@ -65,26 +65,6 @@ WARNING_FONT = Font(bold=True, color="9C0006")
 WARNING_FILL = PatternFill("solid", fgColor="FFC7CE")
 INDENT = Alignment(indent=1)
 LEFT = Alignment(horizontal="left")
-STATE_LABELS: dict[str, str] = {
-    "before": "调剂前 Before",
-    "rule": "按规则 Rule",
-    "optimized": "优化后 Optimised",
-}
-STATUS_LABELS: dict[str, str] = {
-    "full_payment": "全额支付 Full payment guaranteed",
-    STATUS_GAP: "存在未弥补缺口 Unfunded gap remains",
-}
-METRIC_LABELS: dict[str, str] = {
-    "months_min": "最低储备月数 Lowest reserve months",
-    "months_max": "最高储备月数 Highest reserve months",
-    "months_range": "储备月数极差 Range of reserve months",
-    "months_mad": "储备月数平均绝对偏差 Mean absolute deviation (months)",
-    "months_cv": "储备月数变异系数 Coefficient of variation",
-    "gini": "基尼系数 Gini (resources per retiree)",
-    "theil": "泰尔指数 Theil T",
-    "theil_between": "泰尔指数：区域间 Theil between regions",
-    "theil_within": "泰尔指数：区域内 Theil within regions",
-}
 METRIC_FORMATS: dict[str, str] = {
     "months_min": MONTHS,
     "months_max": MONTHS,
@@ -104,49 +84,55 @@ SUMMARY_WIDTHS: tuple[float, ...] = (46.0, 16.0, 16.0, 16.0, 28.0)
 """Columns A to E of the summary; the charts below span the same width."""
 
 
-def _money(key: str, zh: str, en: str, width: float = 12.0) -> Column:
-    return Column(key, zh, en, "亿元", MONEY, width)
+def _column(key: str, number_format: str | None = None, width: float = 14.0) -> Column:
+    """A table column headed by the vocabulary's words for ``key``."""
+    label = FIGURES[key]
+    return Column(key, label.zh, label.en, label.unit, number_format, width)
 
 
-def _months(key: str, zh: str, en: str) -> Column:
-    return Column(key, zh, en, "月", MONTHS, 11.0)
+def _money(key: str, width: float = 12.0) -> Column:
+    return _column(key, MONEY, width)
+
+
+def _months(key: str) -> Column:
+    return _column(key, MONTHS, 11.0)
 
 
 NAME_COLUMNS: tuple[Column, ...] = (
-    Column("code", "代码", "Code", width=7.0),
-    Column("name_zh", "名称", "Name", width=16.0),
-    Column("name_en", "英文名称", "Name (English)", width=15.0),
+    _column("code", width=7.0),
+    _column("name_zh", width=16.0),
+    _column("name_en", width=15.0),
 )
 ALLOCATION_COLUMNS: tuple[Column, ...] = (
     *NAME_COLUMNS,
-    Column("region", "地区", "Region", width=10.0),
-    Column("role", "调剂角色", "Role", width=17.0),
-    Column("retirees_10k", "离退休人数", "Retirees", "万人", PEOPLE, 10.0),
-    _money("contribution_100m", "上解额", "Contribution"),
-    _money("rule_allocation_100m", "法定拨付额", "Rule allocation"),
-    _money("allocation_100m", "优化拨付额", "Optimised allocation"),
-    _money("rule_net_transfer_100m", "法定净调剂", "Rule net transfer"),
-    _money("net_transfer_100m", "优化净调剂", "Optimised net transfer"),
-    _money("local_subsidy_100m", "地方财政补助", "Local subsidy"),
-    _money("central_subsidy_100m", "中央财政补助", "Central subsidy"),
-    _money("unfunded_gap_100m", "未弥补缺口", "Unfunded gap"),
-    _money("rule_closing_balance_100m", "法定年末结余", "Rule closing balance"),
-    _money("closing_balance_100m", "优化年末结余", "Optimised closing balance"),
-    _months("months_before", "调剂前储备月数", "Reserve months before"),
-    _months("months_rule", "法定储备月数", "Reserve months, rule"),
-    _months("months_optimized", "优化储备月数", "Reserve months, optimised"),
-    Column("full_payment_dual", "足额支付对偶值", "Full-payment dual", "亿/亿", "0.00", 12.0),
+    _column("region", width=10.0),
+    _column("role", width=17.0),
+    _column("retirees_10k", PEOPLE, 10.0),
+    _money("contribution_100m"),
+    _money("rule_allocation_100m"),
+    _money("allocation_100m"),
+    _money("rule_net_transfer_100m"),
+    _money("net_transfer_100m"),
+    _money("local_subsidy_100m"),
+    _money("central_subsidy_100m"),
+    _money("unfunded_gap_100m"),
+    _money("rule_closing_balance_100m"),
+    _money("closing_balance_100m"),
+    _months("months_before"),
+    _months("months_rule"),
+    _months("months_optimized"),
+    _column("full_payment_dual", "0.00", 12.0),
 )
 QUARTERLY_COLUMNS: tuple[Column, ...] = (
     *NAME_COLUMNS,
-    _money("contribution_100m", "全年上解", "Annual contribution", 15.0),
-    _money("allocation_100m", "全年拨付", "Annual allocation", 15.0),
-    _money("net_transfer_100m", "全年净调剂", "Annual net transfer", 15.0),
-    _money("advance_q1_100m", "一季度预拨", "Q1 advance", 15.0),
-    _money("advance_q2_100m", "二季度预拨", "Q2 advance", 15.0),
-    _money("advance_q3_100m", "三季度预拨", "Q3 advance", 15.0),
-    _money("advance_q4_100m", "四季度预拨", "Q4 advance", 15.0),
-    _money("settlement_100m", "年终清算", "Year-end settlement", 15.0),
+    _money("contribution_100m", 15.0),
+    _money("allocation_100m", 15.0),
+    _money("net_transfer_100m", 15.0),
+    _money("advance_q1_100m", 15.0),
+    _money("advance_q2_100m", 15.0),
+    _money("advance_q3_100m", 15.0),
+    _money("advance_q4_100m", 15.0),
+    _money("settlement_100m", 15.0),
 )
 
 
@@ -210,7 +196,7 @@ def _summary(sheet: Grid, a: Allocation) -> int:
     title = f"中央调剂基金分配 Central adjustment fund allocation — {a.parameters.year}"
     sheet.text(1, 1, title, font=TITLE_FONT)
     sheet.height(1, 24)
-    status = f"情景 Scenario: {a.scenario}    状态 Status: {STATUS_LABELS[a.status]}"
+    status = f"情景 Scenario: {a.scenario}    状态 Status: {STATUSES[a.status].name}"
     sheet.text(2, 1, status, font=TOTAL_FONT)
     sheet.freeze("A2")
     if a.source.warnings:
@@ -258,41 +244,37 @@ def _summary_parameters(sheet: Grid, a: Allocation, row: int) -> int:
 def _summary_headline(sheet: Grid, a: Allocation, row: int) -> int:
     sheet.section_row(
         row,
-        ["主要数字 Headline figures", "优化 Optimised", "法定规则 Rule", "", "单位 Unit"],
+        [
+            "主要数字 Headline figures",
+            STATES["optimized"].name,
+            STATES["rule"].name,
+            "",
+            "单位 Unit",
+        ],
     )
     t, n = a.totals, narrative.headline_counts(a)
-    lines: list[tuple[str, object, object, str, str]] = [
-        ("调剂基金规模 Fund size", t["fund_100m"], t["fund_100m"], MONEY, "亿元"),
-        ("省际调剂资金 Moved between units", t["moved_100m"], t["rule_moved_100m"], MONEY, "亿元"),
-        (
-            "净上解单位 Net contributors",
-            n["contributors"],
-            n["rule_contributors"],
-            COUNT,
-            "个 units",
-        ),
-        (
-            "净受益单位 Net beneficiaries",
-            n["beneficiaries"],
-            n["rule_beneficiaries"],
-            COUNT,
-            "个 units",
-        ),
-        ("基本持平单位 Roughly even", n["even"], n["rule_even"], COUNT, "个 units"),
-        ("全国人均拨付额 Statutory amount per retiree", None, a.per_retiree_yuan, YUAN, "元 yuan"),
-        ("追加地方财政补助 Extra local subsidy", t["local_subsidy_100m"], None, MONEY, "亿元"),
-        ("追加中央财政补助 Extra central subsidy", t["central_subsidy_100m"], None, MONEY, "亿元"),
-        (
-            "未弥补缺口 Unfunded gap (rule: shortfall without subsidy)",
-            t["unfunded_gap_100m"],
-            t["rule_shortfall_100m"],
-            MONEY,
-            "亿元",
-        ),
+    lines: list[tuple[str, object, object, str]] = [
+        ("fund_100m", t["fund_100m"], t["fund_100m"], MONEY),
+        ("moved_100m", t["moved_100m"], t["rule_moved_100m"], MONEY),
+        ("net_contributors", n["contributors"], n["rule_contributors"], COUNT),
+        ("net_beneficiaries", n["beneficiaries"], n["rule_beneficiaries"], COUNT),
+        ("roughly_even", n["even"], n["rule_even"], COUNT),
+        ("per_retiree_yuan", None, a.per_retiree_yuan, YUAN),
+        ("local_subsidy_100m", t["local_subsidy_100m"], None, MONEY),
+        ("central_subsidy_100m", t["central_subsidy_100m"], None, MONEY),
+        ("unfunded_gap_100m", t["unfunded_gap_100m"], t["rule_shortfall_100m"], MONEY),
     ]
-    for label, optimised, rule, fmt, unit in lines:
+    for key, optimised, rule, fmt in lines:
         row += 1
-        sheet.put_row(row, [label, optimised, rule, None, unit], [None, fmt, fmt, None, None])
+        label = FIGURES[key]
+        name = label.name + (
+            " (rule: shortfall without subsidy)" if key == "unfunded_gap_100m" else ""
+        )
+        sheet.put_row(
+            row,
+            [name, optimised, rule, None, label.unit],
+            [None, fmt, fmt, None, None],
+        )
     zh, en = narrative.gap_names(a)
     row += 1
     sheet.text(row, 1, "缺口单位 Units with a gap")
@@ -302,12 +284,12 @@ def _summary_headline(sheet: Grid, a: Allocation, row: int) -> int:
 
 
 def _summary_imbalance(sheet: Grid, a: Allocation, row: int) -> int:
-    sheet.section_row(row, ["区域不平衡 Imbalance", *(STATE_LABELS[s] for s in STATES)])
+    sheet.section_row(row, ["区域不平衡 Imbalance", *(label.name for label in STATES.values())])
     for key in SUMMARY_METRICS:
         row += 1
         values = [a.equity[state][key].value for state in STATES]
         fmt = METRIC_FORMATS.get(key, RATIO)
-        sheet.put_row(row, [METRIC_LABELS[key], *values], [None, fmt, fmt, fmt])
+        sheet.put_row(row, [EQUITY_METRICS[key].name, *values], [None, fmt, fmt, fmt])
         for column, value in enumerate(values, start=2):
             if value is None:
                 sheet.text(row, column, UNDEFINED)
@@ -339,7 +321,7 @@ def _allocation(sheet: Grid, a: Allocation) -> None:
 
 def _equity(sheet: Grid, a: Allocation) -> None:
     """Every metric before, under the rule and optimised, with its meaning."""
-    labels = ["指标 Metric", "名称 Name", "含义 Meaning", *(STATE_LABELS[s] for s in STATES)]
+    labels = ["指标 Metric", "名称 Name", "含义 Meaning", *(s.name for s in STATES.values())]
     labels.append("说明 Note")
     sheet.table_header(labels, [16.0, 46.0, 66.0, 14.0, 14.0, 14.0, 44.0])
     for row, key in enumerate(METRICS, start=2):
@@ -347,7 +329,8 @@ def _equity(sheet: Grid, a: Allocation) -> None:
         fmt = METRIC_FORMATS.get(key, RATIO)
         notes = "; ".join(f"{s}: {m.note}" for s, m in zip(STATES, metrics, strict=True) if m.note)
         values: list[object] = [m.value if m.value is not None else UNDEFINED for m in metrics]
-        cells = [key, METRIC_LABELS[key], METRIC_MEANINGS[key], *values]
+        metric = EQUITY_METRICS[key]
+        cells = [key, metric.name, metric.meaning, *values]
         sheet.put_row(row, cells, [None, None, None, fmt, fmt, fmt])
         sheet.put(row, 7, notes or None, alignment=INDENT)
     sheet.autofilter(len(labels), len(METRICS) + 1)

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from model.analysis.comparison import KPI_COLUMNS, Comparison
-from model.analysis.equity import METRIC_MEANINGS, METRICS
+from model.analysis.equity import METRICS
 from model.export.cells import (
     HEADER_FILL,
     HEADER_FONT,
@@ -34,20 +34,9 @@ from model.export.cells import (
     put,
     text_cell,
 )
-from model.vocabulary import ROUGHLY_EVEN_100m
+from model.vocabulary import EQUITY_METRICS, FIGURES, kpi_label
 from model.xlsx import save_workbook
 
-KPI_LABELS: dict[str, str] = {
-    "fund_100m": "调剂基金规模 Fund (亿元)",
-    "moved_100m": "省际净调剂 Moved between units (亿元)",
-    "local_subsidy_100m": "地方财政补助 Local subsidy (亿元)",
-    "central_subsidy_100m": "中央财政补助 Central subsidy (亿元)",
-    "total_subsidy_100m": "财政补助合计 Total subsidy (亿元)",
-    "unfunded_gap_100m": "资金缺口 Unfunded gap (亿元)",
-    "net_contributors": "净上解省份数 Net contributors",
-    "net_beneficiaries": "净受益省份数 Net beneficiaries",
-    "roughly_even": f"基本持平省份数 Roughly even (|net| ≤ {ROUGHLY_EVEN_100m:g}亿)",
-}
 MATRIX_SHEETS: dict[str, tuple[str, str]] = {
     "net_transfer_100m": ("net_transfer", MONEY),
     "subsidy_100m": ("subsidy", MONEY),
@@ -124,7 +113,7 @@ def _kpi_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
         if c not in KPI_COLUMNS and c not in metric_columns and c not in ("scenario", "status")
     ]
     columns = ["scenario", "status", *parameter_columns, *KPI_COLUMNS, *metric_columns]
-    labels = [KPI_LABELS.get(c, c) for c in columns]
+    labels = [kpi_label(c) for c in columns]
     _header_row(sheet, labels)
     for r, row in enumerate(table[columns].itertuples(index=False), start=2):
         for c, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
@@ -137,9 +126,9 @@ def _kpi_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table) + 1}"
     notes_row = len(table) + 3
     sheet.cell(row=notes_row, column=1, value="Metric 指标").font = Font(bold=True)
-    for offset, (metric, meaning) in enumerate(METRIC_MEANINGS.items(), start=1):
+    for offset, (metric, label) in enumerate(EQUITY_METRICS.items(), start=1):
         sheet.cell(row=notes_row + offset, column=1, value=metric)
-        sheet.cell(row=notes_row + offset, column=2, value=meaning)
+        sheet.cell(row=notes_row + offset, column=2, value=label.meaning)
 
 
 def _swept_axis(comparison: Comparison) -> str | None:
@@ -179,7 +168,7 @@ def _tradeoff_charts(sheet: Worksheet, table: pd.DataFrame, comparison: Comparis
             _put(sheet, r, c, row[key], MONEY)
     last = len(order) + 1
     categories = Reference(sheet, min_col=data_col, min_row=2, max_row=last)
-    anchor_row = len(table) + len(METRIC_MEANINGS) + 6
+    anchor_row = len(table) + len(EQUITY_METRICS) + 6
     specs = [
         ("Fiscal subsidy and gap 财政补助与缺口 (亿元)", (1, 2), "亿元"),
         ("Reserve months 储备月数: lowest and range", (3, 4), "months"),
@@ -206,8 +195,8 @@ def _diff_sheet(sheet: Worksheet, comparison: Comparison, name: str) -> None:
         sheet.cell(row=3, column=1, value="No unit's figures changed. 各省结果无变化。")
         return
     labels = [
-        "代码 Code",
-        "名称 Name",
+        FIGURES["code"].name,
+        FIGURES["name_zh"].name,
         "Name",
         "项目 Figure",
         "基准 Base",

@@ -31,23 +31,8 @@ LEVEL_CENTRAL = "central_subsidy"
 LEVEL_EQUITY = "imbalance"
 LEVEL_RULE = "rule_distance"
 LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY, LEVEL_RULE)
-LEVEL_MEANINGS: dict[str, str] = {
-    LEVEL_GAP: "Σ unfunded gap u (亿元), minimised",
-    LEVEL_SUBSIDY: "Σ extra local + central subsidy l + g (亿元), minimised",
-    LEVEL_CENTRAL: "Σ extra central subsidy g (亿元), minimised",
-    LEVEL_RULE: "Σ |transfer − statutory allocation| (亿元), minimised",
-}
-IMBALANCE_MEANINGS: dict[str, str] = {
-    "maximin": "minus the lowest reserve months, −min M (months), minimised",
-    "range": "highest − lowest reserve months (months), minimised",
-    "mad": "mean |M − national months| (months), minimised",
-}
-
-
-def level_meaning(level: str, objective: str) -> str:
-    """What a level's objective value measures, in words, for run_info."""
-    return IMBALANCE_MEANINGS[objective] if level == LEVEL_EQUITY else LEVEL_MEANINGS[level]
-
+"""The lexicographic levels in order. What each one measures, in words, is
+``model.vocabulary.level_meaning``: the solver names the levels, the vocabulary says them."""
 
 UNBOUNDED = math.inf
 """Right-hand side of a level row that is not yet holding an optimum, so the rows stay in

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from model.vocabulary import FIGURES, RESERVE_MONTHS, ROLES, STATES
+
 PAYER = "#c0504d"
 RECEIVER = "#2f6eba"
 EVEN_COLOUR = "#a6a6a6"
 ROLE_COLOURS = {"contributor": PAYER, "beneficiary": RECEIVER, "even": EVEN_COLOUR}
 STATE_COLOURS = {"before": "#a6a6a6", "rule": "#e3a33b", "optimized": "#2f6eba"}
 SERIES = ("#2f6eba", "#c0504d", "#3f9b5b", "#e3a33b")
+NET_TRANSFER = FIGURES["net_transfer_100m"]
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -42,7 +45,7 @@ def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "labels": [_name(r) for r in ordered],
             "datasets": [
                 {
-                    "label": "净调剂额 Net transfer (亿元)",
+                    "label": NET_TRANSFER.text,
                     "data": values,
                     "backgroundColor": [_role_colour(r) for r in ordered],
                 }
@@ -54,7 +57,10 @@ def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "animation": False,
             "plugins": {"legend": {"display": False}},
             "scales": {
-                "x": _axis("净调剂额 Net transfer (亿元): + 净受益 receives, − 净上解 hands up"),
+                "x": _axis(
+                    f"{NET_TRANSFER.text}: + {ROLES['beneficiary'].zh} receives, "
+                    f"− {ROLES['contributor'].zh} hands up"
+                ),
                 "y": {"ticks": {"autoSkip": False}},
             },
         },
@@ -63,16 +69,14 @@ def transfer_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def months_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Reserve months before, under the rule and optimised, province by province."""
-    from model.web.pages import STATE_LABELS
-
     ordered = sorted(rows, key=lambda r: r["months_before"] or 0.0)
     datasets = [
         {
-            "label": f"{STATE_LABELS[state][0]} {STATE_LABELS[state][1]}",
+            "label": label.name,
             "data": [r[f"months_{state}"] for r in ordered],
             "backgroundColor": STATE_COLOURS[state],
         }
-        for state in ("before", "rule", "optimized")
+        for state, label in STATES.items()
     ]
     return {
         "type": "bar",
@@ -82,7 +86,7 @@ def months_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "maintainAspectRatio": False,
             "animation": False,
             "scales": {
-                "x": _axis("储备月数 Reserve months (月)"),
+                "x": _axis(RESERVE_MONTHS.text),
                 "y": {"ticks": {"autoSkip": False}},
             },
         },
@@ -139,7 +143,7 @@ def tradeoff_charts(
     equity = _line(
         names,
         series("months_min_optimized", "months_range_optimized"),
-        "储备月数 Reserve months (月)",
+        RESERVE_MONTHS.text,
     )
     return cost, equity
 

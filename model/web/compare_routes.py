@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.responses import HTMLResponse, Response
 
+from model.vocabulary import kpi_label
 from model.web import charts, forms, jobs
 from model.web.rundiff import diff_runs
-from model.web.site import XLSX, site_of
+from model.web.site import download, site_of
 from model.web.storage import KIND_COMPARE, KIND_RUN
 
 router = APIRouter()
@@ -67,13 +68,14 @@ async def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLRe
     changed = [name for name in names[1:] if data["diffs"].get(name)]
     chosen = vs if vs in data["diffs"] else next(iter(changed or names[1:]), "")
     columns = [key for key, _ in data["kpi_columns"]]
-    labels = {key: text for key, text in data["kpi_columns"]}
+    labels = {key: kpi_label(key) for key in columns}
     cost, equity = charts.tradeoff_charts(names, columns, data["kpi_rows"], labels)
     return site.page(
         "comparison.html",
         run_id=run_id,
         meta=meta,
         data=data,
+        kpi_columns=list(labels.items()),
         chosen=chosen,
         cost_chart=cost,
         equity_chart=equity,
@@ -82,11 +84,9 @@ async def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLRe
 
 @router.get("/compare/{run_id}/comparison.xlsx")
 async def comparison_file(request: Request, run_id: str) -> FileResponse:
-    path = site_of(request).store.file(run_id, "comparison.xlsx", KIND_COMPARE)
-    return FileResponse(path, media_type=XLSX, filename=f"comparison_{run_id[:8]}.xlsx")
+    return download(request, run_id, "comparison.xlsx", KIND_COMPARE)
 
 
 @router.get("/compare/{run_id}/comparison.json")
 async def comparison_json(request: Request, run_id: str) -> FileResponse:
-    path = site_of(request).store.file(run_id, "comparison.json", KIND_COMPARE)
-    return FileResponse(path, media_type="application/json")
+    return download(request, run_id, "comparison.json", KIND_COMPARE)

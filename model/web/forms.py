@@ -72,9 +72,14 @@ def remember(cookie: str | None, run_id: str) -> str:
     return ".".join([run_id, *[i for i in recent_runs(cookie) if i != run_id]][:RECENT_LIMIT])
 
 
+def form_text(value: object) -> str:
+    """A parameter value as the form shows it (blank for None)."""
+    return "" if value is None else str(value)
+
+
 def form_values(parameters: dict[str, Any]) -> dict[str, str]:
     """Parameter values as the form shows them."""
-    return {k: "" if v is None else str(v) for k, v in parameters.items()}
+    return {k: form_text(v) for k, v in parameters.items()}
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -9,11 +9,13 @@ Each job writes only into the staging directory it is given; the server publishe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from model.errors import InputError, Problem
+from model.vocabulary import STATUSES
+from model.web.forms import form_text, form_values
 from model.workbook.scenarios import Parameters, Scenario, apply_overrides
 
 MAX_WEB_SCENARIOS = 50
@@ -34,11 +36,6 @@ def warm_up() -> bool:
     return True
 
 
-def form_text(value: object) -> str:
-    """A parameter value as the form shows it (blank for None)."""
-    return "" if value is None else str(value)
-
-
 def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
     """Validate a workbook and return what the upload form needs to prefill itself."""
     from model.workbook.reader import read_workbook
@@ -53,7 +50,7 @@ def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
         "scenarios": [
             {
                 "name": s.name,
-                "parameters": {k: form_text(v) for k, v in s.parameters.as_dict().items()},
+                "parameters": form_values(s.parameters.as_dict()),
             }
             for s in data.scenarios
         ],
@@ -85,7 +82,6 @@ def solve_job(
     """
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
-    from model.export.json import write_json
     from model.web.pages import run_page
     from model.workbook.reader import read_workbook
 
@@ -102,18 +98,36 @@ def solve_job(
         return {"problems": _fields(problems)}
     chosen = Scenario(scenario.name, params, scenario.overrides + changed)
     allocation = solve_scenario(data, chosen)
+    return _written(
+        folder,
+        lambda out: write_allocation_workbook(allocation, out / "allocation.xlsx"),
+        {"result.json": allocation.to_json(), "page.json": run_page(allocation)},
+        scenario=allocation.scenario,
+        status=allocation.status,
+        year=params.year,
+        overrides=[[k, form_text(v)] for k, v in chosen.overrides],
+    )
+
+
+def _written(
+    folder: str,
+    write_workbook: Callable[[Path], object],
+    documents: dict[str, dict[str, Any]],
+    **meta: Any,
+) -> dict[str, Any]:
+    """Write a run's workbook and JSON documents into ``folder``; return its meta.
+
+    The meta of every kind of run holds ``scenario``, ``status`` (a ``vocabulary.STATUSES``
+    key) and ``year``, and whatever else that kind shows in the run lists.
+    """
+    from model.export.json import write_json
+
+    assert meta["status"] in STATUSES, meta["status"]
     out = Path(folder)
-    write_allocation_workbook(allocation, out / "allocation.xlsx")
-    write_json(allocation.to_json(), out / "result.json")
-    write_json(run_page(allocation), out / "page.json")
-    return {
-        "meta": {
-            "scenario": allocation.scenario,
-            "status": allocation.status,
-            "year": params.year,
-            "overrides": [[k, form_text(v)] for k, v in chosen.overrides],
-        }
-    }
+    write_workbook(out)
+    for name, document in documents.items():
+        write_json(document, out / name)
+    return {"meta": meta}
 
 
 def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> list[Scenario]:
@@ -158,7 +172,6 @@ def compare_job(
     """Run a workbook's scenarios (or a typed sweep) and write the comparison into ``folder``."""
     from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
-    from model.export.json import write_json
     from model.web.pages import compare_page
     from model.workbook.reader import read_workbook
 
@@ -171,15 +184,12 @@ def compare_job(
     if problems:
         return {"problems": _fields(problems)}
     comparison = run_comparison(data, scenarios, workers=1)
-    out = Path(folder)
-    write_comparison_workbook(comparison, out / "comparison.xlsx")
-    write_json(comparison.to_json(), out / "comparison.json")
-    write_json(compare_page(comparison), out / "page.json")
-    return {
-        "meta": {
-            "scenario": f"{len(comparison.allocations)} scenarios",
-            "status": "unfunded_gap" if comparison.any_gap else "full_payment",
-            "year": data.parameters.year,
-            "sweep": sweep_lines,
-        }
-    }
+    return _written(
+        folder,
+        lambda out: write_comparison_workbook(comparison, out / "comparison.xlsx"),
+        {"comparison.json": comparison.to_json(), "page.json": compare_page(comparison)},
+        scenario=f"{len(comparison.allocations)} scenarios",
+        status="unfunded_gap" if comparison.any_gap else "full_payment",
+        year=data.parameters.year,
+        sweep=sweep_lines,
+    )

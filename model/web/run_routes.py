@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.responses import HTMLResponse, Response
 
-from model.analysis.results import STATES
 from model.errors import Problem
+from model.vocabulary import FIGURES
 from model.web import charts, forms, jobs
-from model.web.pages import PROVINCE_COLUMNS, STATE_LABELS, label
-from model.web.site import MAX_FORM_FIELDS, XLSX, site_of
+from model.web.pages import RESULT_COLUMNS, TILES
+from model.web.site import MAX_FORM_FIELDS, download, site_of
 from model.web.storage import KIND_RUN
 
 router = APIRouter()
@@ -69,8 +69,8 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
         meta=meta,
         data=data,
         values=forms.form_values(data["parameters"]),
-        columns=[(key, label(text)) for key, text in PROVINCE_COLUMNS.items()],
-        states=[STATE_LABELS[s] for s in STATES],
+        columns=[(key, FIGURES[key].text) for key in RESULT_COLUMNS],
+        tiles=TILES,
         overridden={key for key, _ in data["overrides"]},
         transfer_chart=charts.transfer_chart(rows),
         months_chart=charts.months_chart(rows),
@@ -80,11 +80,9 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
 
 @router.get("/runs/{run_id}/allocation.xlsx")
 async def allocation_file(request: Request, run_id: str) -> FileResponse:
-    path = site_of(request).store.file(run_id, "allocation.xlsx", KIND_RUN)
-    return FileResponse(path, media_type=XLSX, filename=f"allocation_{run_id[:8]}.xlsx")
+    return download(request, run_id, "allocation.xlsx", KIND_RUN)
 
 
 @router.get("/runs/{run_id}/result.json")
 async def result_file(request: Request, run_id: str) -> FileResponse:
-    path = site_of(request).store.file(run_id, "result.json", KIND_RUN)
-    return FileResponse(path, media_type="application/json")
+    return download(request, run_id, "result.json", KIND_RUN)

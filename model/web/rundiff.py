@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-FIGURES: tuple[tuple[str, str], ...] = (
-    ("net_transfer_100m", "净调剂额 Net transfer (亿元)"),
-    ("subsidy_100m", "财政补助 Subsidy, local + central (亿元)"),
-    ("months_optimized", "优化后储备月数 Months optimised (月)"),
-)
-TOTALS: tuple[tuple[str, str], ...] = (
-    ("fund_100m", "调剂基金规模 Fund (亿元)"),
-    ("local_subsidy_100m", "地方财政补助 Local subsidy (亿元)"),
-    ("central_subsidy_100m", "中央财政补助 Central subsidy (亿元)"),
-    ("unfunded_gap_100m", "资金缺口 Unfunded gap (亿元)"),
+from model.vocabulary import FIGURES
+
+FIGURE_KEYS: tuple[str, ...] = ("net_transfer_100m", "subsidy_100m", "months_optimized")
+"""The per-unit figures compared, headed by ``vocabulary.FIGURES``."""
+TOTAL_KEYS: tuple[str, ...] = (
+    "fund_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
 )
 
 
@@ -43,8 +42,13 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     ]
     ta, tb = a.get("totals", {}), b.get("totals", {})
     totals = [
-        {"label": text, "a": ta.get(k), "b": tb.get(k), "change": change(ta.get(k), tb.get(k))}
-        for k, text in TOTALS
+        {
+            "label": FIGURES[k].text,
+            "a": ta.get(k),
+            "b": tb.get(k),
+            "change": change(ta.get(k), tb.get(k)),
+        }
+        for k in TOTAL_KEYS
     ]
     by_code_a = {str(p["code"]): p for p in a.get("provinces", [])}
     by_code_b = {str(p["code"]): p for p in b.get("provinces", [])}
@@ -52,7 +56,7 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for code in sorted(set(by_code_a) | set(by_code_b)):
         pa_, pb_ = by_code_a.get(code, {}), by_code_b.get(code, {})
         cells = []
-        for key, _ in FIGURES:
+        for key in FIGURE_KEYS:
             va, vb = _figure(pa_, key), _figure(pb_, key)
             cells.append({"a": va, "b": vb, "change": change(va, vb)})
         rows.append(
@@ -62,7 +66,7 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {
         "parameters": parameters,
         "totals": totals,
-        "figures": [text for _, text in FIGURES],
+        "figures": [FIGURES[key].text for key in FIGURE_KEYS],
         "rows": rows,
         "status": (a.get("status"), b.get("status")),
     }

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from model.errors import Problem
 from model.web import forms
@@ -159,6 +159,18 @@ def site_of(request: Request) -> Site:
     """The ``Site`` of the app serving ``request``."""
     site: Site = request.app.state.site
     return site
+
+
+def download(request: Request, run_id: str, name: str, kind: str) -> FileResponse:
+    """A run's output file as a download named after the run: ``allocation_1a2b3c4d.xlsx``.
+
+    Raises:
+        UnknownRun: no complete run of ``kind`` has this id, or it has no such file.
+    """
+    path = site_of(request).store.file(run_id, name, kind)
+    stem, suffix = path.stem, path.suffix
+    media_type = XLSX if suffix == ".xlsx" else "application/json"
+    return FileResponse(path, media_type=media_type, filename=f"{stem}_{run_id[:8]}{suffix}")
 
 
 def now() -> str:

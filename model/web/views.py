@@ -16,23 +16,25 @@ from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from model import __version__
-from model.analysis.narrative import ROLE_LABELS
-from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN
 from model.schema import PARAMETER_FIELDS
-from model.vocabulary import DISPLAY_ZERO, ROUGHLY_EVEN_100m
+from model.vocabulary import (
+    BENEFICIARY,
+    CONTRIBUTOR,
+    DISPLAY_ZERO,
+    EQUITY_METRICS,
+    EVEN,
+    FIGURES,
+    ROLES,
+    SHORT_STATUSES,
+    STATES,
+    STATUSES,
+    ROUGHLY_EVEN_100m,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
-STATUS_LABELS = {
-    "full_payment": ("全额发放有保障", "Full payment guaranteed"),
-    "unfunded_gap": ("存在资金缺口", "Unfunded gap remains"),
-}
 ROLE_CLASSES = {CONTRIBUTOR: "neg", BENEFICIARY: "pos", EVEN: "zero"}
-"""A net transfer is coloured by its role (``thresholds.ROUGHLY_EVEN_100m``), as in the
+"""A net transfer is coloured by its role (``vocabulary.ROUGHLY_EVEN_100m``), as in the
 workbook, so a few 亿 either way read as even rather than as a gain or a loss."""
-SHORT_STATUS_LABELS = {
-    "full_payment": ("足额", "Full"),
-    "unfunded_gap": ("缺口", "Gap"),
-}
 
 
 def number(value: Any, digits: int = 2) -> str:
@@ -80,9 +82,12 @@ def _environment() -> Environment:
     env.globals.update(
         version=__version__,
         parameter_fields=PARAMETER_FIELDS,
-        status_labels=STATUS_LABELS,
-        short_status_labels=SHORT_STATUS_LABELS,
-        role_labels=ROLE_LABELS,
+        figures=FIGURES,
+        states=STATES,
+        statuses=STATUSES,
+        short_statuses=SHORT_STATUSES,
+        roles=ROLES,
+        metrics=EQUITY_METRICS,
         role_classes=ROLE_CLASSES,
         roughly_even=ROUGHLY_EVEN_100m,
         parameter_labels={f.key: f.label for f in PARAMETER_FIELDS},
