@@ -17,15 +17,18 @@ from model.lp.formulation import LEVEL_GAP, Coefficients
 from model.lp.rule import RuleAllocation
 from model.lp.solve import LevelOutcome, SolveOutcome, negligible
 from model.schema import MONTHS_PER_YEAR
-from model.vocabulary import ROUGHLY_EVEN_100m
+from model.vocabulary import (
+    BENEFICIARY,
+    CONTRIBUTOR,
+    EVEN,
+    STATUS_FULL,
+    STATUS_GAP,
+    ROUGHLY_EVEN_100m,
+)
 from model.workbook.reader import Source
 from model.workbook.scenarios import Parameters
 
-STATUS_FULL = "full_payment"
-STATUS_GAP = "unfunded_gap"
 STATES: tuple[str, ...] = ("before", "rule", "optimized")
-
-CONTRIBUTOR, BENEFICIARY, EVEN = "contributor", "beneficiary", "even"
 
 COMPUTED_MONEY: tuple[str, ...] = (
     "contribution_100m",
