@@ -341,6 +341,9 @@ def sample_rows() -> list[dict[str, Any]]:
                 "planned_central_subsidy_100m": central,
                 "local_subsidy_cap_100m": b.local_cap,
                 "min_local_share": b.local_share,
+                # Guardrails are left blank in the sample: the columns are there to be seen.
+                "min_transfer_100m": None,
+                "max_transfer_100m": None,
             }
         )
     return [{f.key: row[f.key] for f in PROVINCE_FIELDS} for row in rows]
@@ -488,6 +491,16 @@ def source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             illustrative,
             "Policy assumption: 0.5 for the richest provinces down to 0 for the poorest.",
         ),
+        row(
+            "provinces: min_transfer_100m",
+            "blank",
+            "Guardrail a planner may set per unit: the least transfer; none is set here.",
+        ),
+        row(
+            "provinces: max_transfer_100m",
+            "blank",
+            "Guardrail a planner may set per unit: the most transfer; none is set here.",
+        ),
         row("parameters: year", "published", "The 2020 budget year.", URL_FUND_2020, YEAR, YEAR),
         row(
             "parameters: contribution_ratio",
@@ -522,6 +535,12 @@ def source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             illustrative,
             "Illustrative budget for extra central subsidy.",
             sample=CENTRAL_SUBSIDY_BUDGET_100M,
+        ),
+        row(
+            "parameters: min_return_share",
+            "blank",
+            "Guardrail: the least share of its contribution every unit gets back; not set in "
+            "the base scenario.",
         ),
         row(
             "scenarios",

@@ -49,3 +49,8 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[tuple[Problem, ...]]]:
+        """Pickle with the problems, not the joined text, so a worker process can raise
+        one and its parent still lists every problem by cell."""
+        return (InputError, (self.problems,))

@@ -268,6 +268,30 @@ PROVINCE_FIELDS: tuple[Field, ...] = (
         expected_zh="0 到 1 之间的小数，如 0.3",
         help="Least share of any extra subsidy that local finance must bear.",
     ),
+    Field(
+        "min_transfer_100m",
+        "最低拨付额",
+        "Minimum transfer",
+        "亿元",
+        required=False,
+        default=None,
+        minimum=0,
+        expected="a number in 亿元, zero or more, or blank for none",
+        expected_zh="以亿元计的非负数，留空表示不设",
+        help="Guardrail: the least the fund must hand down to this unit.",
+    ),
+    Field(
+        "max_transfer_100m",
+        "最高拨付额",
+        "Maximum transfer",
+        "亿元",
+        required=False,
+        default=None,
+        minimum=0,
+        expected="a number in 亿元, zero or more, or blank for none",
+        expected_zh="以亿元计的非负数，留空表示不设",
+        help="Guardrail: the most the fund may hand down to this unit.",
+    ),
 )
 
 PARAMETER_FIELDS: tuple[Field, ...] = (
@@ -357,6 +381,19 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a number in 亿元, zero or more",
         expected_zh="以亿元计的非负数",
         help="The most extra central subsidy available across all units.",
+    ),
+    Field(
+        "min_return_share",
+        "最低返还比例",
+        "Minimum return share",
+        required=False,
+        default=None,
+        minimum=0,
+        maximum=1,
+        fraction=True,
+        expected="a fraction such as 0.5, or blank for none",
+        expected_zh="小数，如 0.5；留空表示不设",
+        help="Guardrail: every unit gets back at least this share of what it hands up.",
     ),
 )
 

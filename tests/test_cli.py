@@ -38,6 +38,7 @@ PARAMETER_KEYS = {
     "objective",
     "max_rule_deviation",
     "central_subsidy_budget_100m",
+    "min_return_share",
 }
 
 

@@ -12,6 +12,7 @@ maximin, ``lo, hi`` for range, ``d`` (one per unit) for mad.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,13 @@ def derive(units: pd.DataFrame, p: Parameters) -> Reference:
     else:
         lower = np.maximum(0.0, (1 - p.max_rule_deviation) * rule)
         upper = (1 + p.max_rule_deviation) * rule
+    # Guardrails (docs/formulation.md §3): every bound a planner sets narrows the band.
+    if p.min_return_share is not None:
+        lower = np.maximum(lower, p.min_return_share * contribution)
+    least = units["min_transfer_100m"].to_numpy(float)
+    most = units["max_transfer_100m"].to_numpy(float)
+    lower = np.where(np.isnan(least), lower, np.maximum(lower, least))
+    upper = np.where(np.isnan(most), upper, np.minimum(upper, most))
     return Reference(
         contribution=contribution,
         rule=rule,
@@ -217,6 +225,34 @@ def test_project_reaches_the_reference_optimum_at_every_level(
 ) -> None:
     rng = np.random.default_rng(1000 + seed)
     check_against_reference(*random_instance(rng, objective, band, floor_months))
+
+
+def guarded(
+    rng: np.random.Generator, records: list[dict[str, Any]], params: Parameters
+) -> tuple[list[dict[str, Any]], Parameters]:
+    """The same instance with guardrails: a minimum return share, and a minimum or maximum
+    transfer on some units, chosen so that every unit's bounds can hold together."""
+    share = float(rng.choice([0.3, 0.6]))
+    params = dataclasses.replace(params, min_return_share=share, max_rule_deviation=None)
+    reference = derive(make_data(records, params).units, params)
+    out = []
+    for p, record in enumerate(records):
+        record = dict(record)
+        pick = rng.random()
+        if pick < 0.3:
+            record["min_transfer_100m"] = round(0.2 * float(reference.rule[p]), 2)
+        elif pick < 0.6:
+            least = max(share * reference.contribution[p], 0.0)
+            record["max_transfer_100m"] = round(max(1.5 * reference.rule[p], least + 1.0), 2)
+        out.append(record)
+    return out, params
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_project_reaches_the_reference_optimum_with_guardrails(seed: int) -> None:
+    rng = np.random.default_rng(2000 + seed)
+    objective = ("maximin", "range", "mad")[seed % 3]
+    check_against_reference(*guarded(rng, *random_instance(rng, objective, None, 0.0)))
 
 
 @settings(max_examples=20, deadline=None, derandomize=True)

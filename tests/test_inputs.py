@@ -2,7 +2,7 @@
 
 Each problem is one line ``sheet!cell: what — fix``; the tests pin the location exactly
 and the key words of the message. Workbooks are written cell by cell with openpyxl, in
-the 15-column order of ``schema.PROVINCE_FIELDS`` (code in A … min_local_share in O).
+the 17-column order of ``schema.PROVINCE_FIELDS`` (code in A … max_transfer_100m in Q).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def test_found_no_column_for_a_required_key(tmp_path: Path) -> None:
 def test_found_the_unknown_column(tmp_path: Path) -> None:
     path = write(tmp_path / "in.xlsx", headers=[*KEYS, "Population"])
     problem = only_problem(path)
-    assert problem.where == "provinces!P1"
+    assert problem.where == "provinces!R1"
     assert problem.what == 'found the unknown column "Population"'
     assert "备注" in problem.fix and "note" in problem.fix
 
@@ -233,7 +233,7 @@ def test_found_the_unknown_column(tmp_path: Path) -> None:
 def test_found_a_second_column_for_the_same_key(tmp_path: Path) -> None:
     headers = [*KEYS, "离退休人数 Retirees (万人)"]
     problem = only_problem(write(tmp_path / "in.xlsx", headers=headers))
-    assert problem.where == "provinces!P1"
+    assert problem.where == "provinces!R1"
     assert problem.what == 'found "离退休人数 Retirees (万人)", a second column for retirees_10k'
     assert '"retirees_10k"' in problem.fix
 
@@ -243,7 +243,7 @@ def test_note_columns_are_ignored(tmp_path: Path) -> None:
     workbook = openpyxl.load_workbook(path)
     sheet = workbook["provinces"]
     for row in (2, 3, 4, 6):  # row 6 holds only a note: not a unit
-        for column in (16, 17, 18):
+        for column in range(len(KEYS) + 1, len(KEYS) + 4):
             sheet.cell(row=row, column=column, value="about 90k")
     workbook.save(path)
     data = read_workbook(path)

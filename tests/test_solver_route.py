@@ -38,6 +38,7 @@ B_OVERRIDES: dict[str, Any] = {
     "max_rule_deviation": 0.2,
     "reserve_months_floor": 3.0,
     "central_subsidy_budget_100m": 50.0,
+    "min_return_share": 0.3,
 }
 
 

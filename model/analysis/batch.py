@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from model.analysis.comparison import Comparison
 from model.analysis.results import Allocation
 from model.analysis.runner import Runner
+from model.lp.guardrails import check_scenarios
 from model.workbook.reader import FundData
 from model.workbook.scenarios import Scenario
 
@@ -67,6 +68,7 @@ def run_comparison(
         workers: processes to use; 1 runs here.
         progress: called as ``progress(done, total)`` after each chunk or scenario.
     """
+    check_scenarios(data.units, scenarios, data.source)
     total = len(scenarios)
     workers = min(workers or os.cpu_count() or 1, total)
     if workers <= 1 or total < 8:

@@ -25,6 +25,7 @@ from model.analysis.narrative import (
 )
 from model.analysis.results import Allocation
 from model.lp.formulation import LEVEL_GAP, LEVEL_SUBSIDY
+from model.lp.guardrails import MAX_TRANSFER, MIN_TRANSFER, RETURN_SHARE
 from model.schema import (
     MONTHS_PER_YEAR,
     PARAMETER_BY_KEY,
@@ -83,6 +84,7 @@ def binding_lines(allocation: Allocation) -> list[Line]:
         _fund_binding(allocation),
         _local_cap_binding(allocation),
         *_band_binding(allocation),
+        *guardrail_lines(allocation),
         _floor_binding(allocation),
         _central_binding(allocation),
     ]
@@ -201,6 +203,65 @@ def _central_binding(allocation: Allocation) -> Line:
         f"中央财政补助预算未用完：使用{yi(used)}元，预算{yi(budget)}元（{cell}）。",
         f"The central subsidy budget is not used up: {yi(used)} of {yi(budget)} ({cell}).",
     )
+
+
+GUARDRAILS: dict[str, tuple[str, str, str, str]] = {
+    # what sets the bound: (zh name, en name, zh edge, en edge)
+    RETURN_SHARE: ("最低返还比例", "the minimum return share", "下限", "lower bound"),
+    MIN_TRANSFER: ("最低拨付额", "the minimum transfer", "下限", "lower bound"),
+    MAX_TRANSFER: ("最高拨付额", "the maximum transfer", "上限", "upper bound"),
+}
+
+
+def guardrail_lines(allocation: Allocation) -> list[Line]:
+    """Which guardrail binds, for which units, and what one more 亿 of room would be worth
+    (the reduced cost of the transfer at its bound, read where the other duals are)."""
+    table = allocation.table
+    saving_zh, saving_en = GUARDRAIL_SAVING[allocation.dual_level]
+    lines: list[Line] = []
+    for by, (name_zh, name_en_, edge_zh, edge_en) in GUARDRAILS.items():
+        side = "upper" if by == MAX_TRANSFER else "lower"
+        at = table[table[f"at_transfer_{side}"] & (table[f"transfer_{side}_by"] == by)]
+        if at.empty:
+            continue
+        cell_zh, cell_en = _guardrail_cell(allocation, by)
+        zh, en = unit_names(at)
+        lines.append(
+            (
+                f"{name_zh}（{cell_zh}）起作用：{join_zh(zh, 10)}的拨付额处于该{edge_zh}。",
+                f"{name_en_.capitalize()} ({cell_en}) binds: {join_en(en, 10)} sit at "
+                f"this {edge_en}.",
+            )
+        )
+        worth = at["transfer_dual"].abs().round(2)
+        for value in sorted(set(worth[worth >= DISPLAY_ZERO]), reverse=True):
+            zh, en = unit_names(at[worth == value])
+            shown = f"{value:.2f}"
+            lines.append(
+                (
+                    f"  {join_zh(zh, 10)}：该界限每放宽1亿元，" + saving_zh.format(v=shown),
+                    f"  {join_en(en, 10)}: each 亿 of room on this bound "
+                    + saving_en.format(v=shown),
+                )
+            )
+    return lines
+
+
+GUARDRAIL_SAVING: dict[str, tuple[str, str]] = {
+    LEVEL_SUBSIDY: ("可节省财政补助{v}亿元。", "would save {v}亿 of fiscal subsidy."),
+    LEVEL_GAP: ("可减少未弥补缺口{v}亿元。", "would close {v}亿 of unfunded gap."),
+}
+
+
+def _guardrail_cell(allocation: Allocation, by: str) -> tuple[str, str]:
+    """Where the guardrail is set, in Chinese and in English (the share, then the cell)."""
+    if by == RETURN_SHARE:
+        share = allocation.parameters.min_return_share or 0.0
+        cell = parameter_cell("min_return_share", allocation.source)
+        return f"{share:.0%}，{cell}", f"{share:.0%}, {cell}"
+    key = "min_transfer_100m" if by == MIN_TRANSFER else "max_transfer_100m"
+    cell = province_cell(key, allocation.source)
+    return cell, cell
 
 
 # --- diagnostics: dual values -----------------------------------------------------------

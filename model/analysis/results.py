@@ -14,6 +14,7 @@ import pandas as pd
 
 from model.analysis.equity import Metric, equity_metrics
 from model.lp.formulation import LEVEL_GAP, Coefficients
+from model.lp.guardrails import BAND, FREE, FUND
 from model.lp.rule import RuleAllocation
 from model.lp.solve import LevelOutcome, SolveOutcome, negligible
 from model.schema import MONTHS_PER_YEAR
@@ -81,7 +82,11 @@ class Allocation:
             column plus ``name_en``, ``region``, ``retirees_10k``, ``rule_net_transfer_100m``,
             ``rule_closing_balance_100m``, ``floor_100m``, ``local_subsidy_cap_100m``,
             ``band_lower_100m``, ``band_upper_100m``, the binding flags ``at_local_cap``,
-            ``at_band_lower``, ``at_band_upper``, ``at_floor``, the ``role`` and
+            ``at_band_lower``, ``at_band_upper``, ``at_floor``; ``at_transfer_lower`` and
+            ``at_transfer_upper`` (at whatever bound), ``transfer_lower_by`` and
+            ``transfer_upper_by`` (what sets each bound: ``band``, ``min_return_share``,
+            ``min_transfer``, ``max_transfer``, ``free``, ``fund``) and ``transfer_dual``
+            (the bound's reduced cost, ``solve.SolveOutcome.transfer_dual``); the ``role`` and
             ``rule_role`` of each unit (contributor, beneficiary, even) and ``input_row``,
             the unit's row in the provinces sheet (0 when not read from a workbook).
         totals: fund, gap, local and central subsidy, and money moved (all 亿元).
@@ -212,7 +217,13 @@ def extract(
     shortfall = np.maximum(0.0, coeffs.floor - closing)
     gap = shortfall if has_gap else np.zeros_like(shortfall)
     rule_closing = coeffs.held + coeffs.rule_allocation
-    banded = parameters.max_rule_deviation is not None
+    n = len(transfer)
+    lower_by = coeffs.lower_by if len(coeffs.lower_by) == n else np.full(n, FREE, dtype=object)
+    upper_by = coeffs.upper_by if len(coeffs.upper_by) == n else np.full(n, FUND, dtype=object)
+    at_lower = (lower_by != FREE) & (transfer <= coeffs.lower + threshold)
+    at_upper = (upper_by != FUND) & (transfer >= coeffs.upper - threshold)
+    duals = np.asarray(outcome.transfer_dual, dtype=float)
+    transfer_dual = duals + 0.0 if len(duals) == n else np.zeros(n)
     money = {
         "contribution_100m": coeffs.contribution,
         "rule_allocation_100m": coeffs.rule_allocation,
@@ -254,8 +265,13 @@ def extract(
             "months_optimized": MONTHS_PER_YEAR * reported["closing_balance_100m"] / exp,
             "full_payment_dual": np.asarray(outcome.full_payment_dual, dtype=float) + 0.0,
             "at_local_cap": (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold),
-            "at_band_lower": banded & (transfer <= coeffs.lower + threshold),
-            "at_band_upper": banded & (transfer >= coeffs.upper - threshold),
+            "at_band_lower": at_lower & (lower_by == BAND),
+            "at_band_upper": at_upper & (upper_by == BAND),
+            "at_transfer_lower": at_lower,
+            "at_transfer_upper": at_upper,
+            "transfer_lower_by": lower_by,
+            "transfer_upper_by": upper_by,
+            "transfer_dual": transfer_dual,
             "at_floor": closing + gap <= coeffs.floor + threshold,
             "role": roles(reported["net_transfer_100m"]),
             "rule_role": roles(reported["rule_net_transfer_100m"]),

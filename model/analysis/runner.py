@@ -12,6 +12,7 @@ import time
 
 from model.analysis.results import Allocation, extract
 from model.lp.formulation import build_model, coefficients
+from model.lp.guardrails import check_scenarios
 from model.lp.rule import statutory_allocation
 from model.lp.solve import LexicographicSolver
 from model.workbook.reader import FundData
@@ -34,6 +35,7 @@ class Runner:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         params = scenario.parameters
+        check_scenarios(self.data.units, [scenario], self.data.source)
         rule = statutory_allocation(self.data.units, params)
         coeffs = coefficients(self.data.units, params, rule)
         solver = self._solvers.get(params.objective)

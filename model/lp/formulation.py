@@ -15,12 +15,13 @@ year end before any transfer or subsidy, so ``closing_p = K_p + a_p + l_p + g_p`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from model.lp.guardrails import transfer_bounds
 from model.lp.rule import RuleAllocation, statutory_allocation
 from model.schema import MONTHS_PER_YEAR
 from model.workbook.scenarios import Parameters
@@ -52,7 +53,10 @@ class Coefficients:
         expenditure: pension expenditure (> 0).
         local_cap: the most extra local subsidy.
         min_local_share: the least local share of any extra subsidy.
-        lower, upper: the band on transfers; (0, fund) when transfers are free.
+        lower, upper: the bounds on transfers: the tightest of the rule band and the
+            guardrails (``guardrails.transfer_bounds``); (0, fund) when transfers are free.
+        lower_by, upper_by: what sets each bound, per unit (``band``,
+            ``min_return_share``, ``min_transfer``, ``max_transfer``, ``free``, ``fund``).
         fund: Σ contribution.
         central_budget: the most extra central subsidy in total.
     """
@@ -69,6 +73,8 @@ class Coefficients:
     upper: np.ndarray
     fund: float
     central_budget: float
+    lower_by: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    upper_by: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
     @property
     def held(self) -> np.ndarray:
@@ -107,13 +113,7 @@ def coefficients(
     rule = rule or statutory_allocation(units, parameters)
     contribution = rule.contribution_100m.to_numpy(dtype=float)
     rule_allocation = rule.allocation_100m.to_numpy(dtype=float)
-    delta = parameters.max_rule_deviation
-    if delta is None:
-        lower = np.zeros_like(rule_allocation)
-        upper = np.full_like(rule_allocation, rule.fund_100m)
-    else:
-        lower = np.maximum(0.0, (1.0 - delta) * rule_allocation)
-        upper = (1.0 + delta) * rule_allocation
+    bounds = transfer_bounds(units, parameters, contribution, rule_allocation, rule.fund_100m)
     result = Coefficients(
         codes=tuple(str(c) for c in units.index),
         contribution=contribution,
@@ -123,10 +123,12 @@ def coefficients(
         expenditure=units["expenditure_100m"].to_numpy(dtype=float),
         local_cap=units["local_subsidy_cap_100m"].to_numpy(dtype=float),
         min_local_share=units["min_local_share"].to_numpy(dtype=float),
-        lower=lower,
-        upper=upper,
+        lower=bounds.lower,
+        upper=bounds.upper,
         fund=rule.fund_100m,
         central_budget=parameters.central_subsidy_budget_100m,
+        lower_by=bounds.lower_by,
+        upper_by=bounds.upper_by,
     )
     _check_finite(result)
     return result

@@ -104,6 +104,10 @@ class SolveOutcome:
         full_payment_dual: per unit, the extra subsidy (or gap) per 亿 of extra
             requirement there; a local, marginal value.
         fund_dual: the subsidy saved (or gap closed) by one more 亿 in the fund.
+        transfer_dual: per unit, the reduced cost of its transfer at the dual level: where
+            the transfer sits at a lower bound (a guardrail or the band), the subsidy (or
+            gap) that bound costs per 亿; at an upper bound, minus what one more 亿 of room
+            would save. Zero where the transfer is between its bounds.
         solver: the solver's name and version.
     """
 
@@ -113,6 +117,7 @@ class SolveOutcome:
     full_payment_dual: tuple[float, ...]
     fund_dual: float
     solver: str
+    transfer_dual: tuple[float, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
 
     def level(self, name: str) -> LevelOutcome:
@@ -330,6 +335,7 @@ class LexicographicSolver:
         outcomes: list[LevelOutcome] = []
         duals: tuple[float, ...] = ()
         fund_dual = 0.0
+        transfer_dual: tuple[float, ...] = ()
         dual_level = LEVEL_SUBSIDY
         for name in LEVELS:
             if self.large:
@@ -354,6 +360,8 @@ class LexicographicSolver:
                 row_dual = np.asarray(highs.getSolution().row_dual, dtype=float)
                 duals = tuple(float(d) + 0.0 for d in row_dual[self._full_payment_rows])
                 fund_dual = -float(row_dual[self._fund_row]) + 0.0
+                col_dual = np.asarray(highs.getSolution().col_dual, dtype=float)
+                transfer_dual = tuple(float(d) + 0.0 for d in col_dual[self._columns["transfer"]])
             highs.changeRowBounds(
                 self._level_rows[name],
                 -math.inf,
@@ -368,6 +376,7 @@ class LexicographicSolver:
             full_payment_dual=duals,
             fund_dual=fund_dual,
             solver=solver_version(),
+            transfer_dual=transfer_dual,
         )
 
 

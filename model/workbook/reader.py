@@ -643,6 +643,29 @@ def _sum_rows(records: list[dict[str, Any]]) -> list[int]:
     return [i for i in range(len(records)) if bool(close[i].all()) and values[i].min() > 0]
 
 
+def _crossed_guardrails(
+    records: list[dict[str, Any]], sheet: str, layout: dict[str, str]
+) -> list[Problem]:
+    """A unit's minimum transfer above its maximum: the two cells contradict each other."""
+    problems = []
+    for record in records:
+        low, high = record.get("min_transfer_100m"), record.get("max_transfer_100m")
+        if isinstance(low, float) and isinstance(high, float) and low > high:
+            r = record["input_row"]
+            high_cell = f"{sheet}!{layout['max_transfer_100m']}{r}"
+            problems.append(
+                Problem(
+                    f"{sheet}!{layout['min_transfer_100m']}{r}",
+                    f"found a minimum transfer of {low:g}亿, above the maximum of {high:g}亿 "
+                    f"in {high_cell}",
+                    "make the minimum no larger than the maximum, or leave one blank",
+                    f"最低拨付额{low:g}亿元高于{high_cell}中的最高拨付额{high:g}亿元",
+                    "请使最低拨付额不高于最高拨付额，或将其中之一留空",
+                )
+            )
+    return problems
+
+
 def _finite(value: object) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
 
@@ -716,6 +739,7 @@ def _read_provinces(
             else:
                 first_row_of[code] = r
         records.append(record)
+    problems += _crossed_guardrails(records, sheet, layout)
     for index in _sum_rows(records):
         r = records[index]["input_row"]
         problems.append(
