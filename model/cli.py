@@ -1,6 +1,6 @@
 """``caf``: the command line, and the only module that prints.
 
-Exit codes (interfaces.md): 0 full payment guaranteed, 3 solved but an unfunded gap
+Exit codes (docs/outputs.md): 0 full payment guaranteed, 3 solved but an unfunded gap
 remains, 2 bad input (one line per problem, no traceback), 1 internal error. ``--debug``
 shows a traceback; nothing else does.
 """

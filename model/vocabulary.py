@@ -16,7 +16,7 @@ There are three kinds of threshold, and they must not be confused:
   figure below it as exactly 0 and records the threshold on the ``Allocation`` as
   ``round_off``. Anything that counts units ("needing subsidy", "having a gap") therefore
   counts only figures above it. That function is the only test of what money is zero.
-- **Roles** are policy: ``ROUGHLY_EVEN_100m`` (domain.md §7).
+- **Roles** are policy: ``ROUGHLY_EVEN_100m`` (docs/outputs.md).
 - **Display** is typography: ``DISPLAY_ZERO`` is half the last digit a figure is shown to.
 """
 
@@ -188,7 +188,7 @@ EQUITY_METRICS: dict[str, MetricLabel] = {
         "区域内泰尔指数", "Theil T within regions", "", "Part of Theil T within the regions"
     ),
 }
-"""The equity metrics of domain.md §5, in the order every table lists them."""
+"""The equity metrics of docs/formulation.md §6, in the order every table lists them."""
 
 
 def kpi_label(key: str) -> str:

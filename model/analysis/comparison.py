@@ -118,7 +118,7 @@ class Comparison:
         return frame.loc[order].reset_index(drop=True)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"scenarios": [...]}``: one ``run`` result per scenario (interfaces.md)."""
+        """``{"scenarios": [...]}``: one ``run`` result per scenario (docs/outputs.md)."""
         return {"scenarios": [a.to_json() for a in self.allocations]}
 
 

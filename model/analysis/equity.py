@@ -1,4 +1,4 @@
-"""Equity metrics of domain.md §5: spread of reserve months, Gini and Theil T.
+"""Equity metrics of docs/formulation.md §6: spread of reserve months, Gini and Theil T.
 
 Every function takes plain arrays and returns a ``Metric``, whose ``value`` is None with a
 ``note`` saying why when the metric is undefined (for example Theil with a non-positive
@@ -101,7 +101,7 @@ def equity_metrics(
     retirees: np.ndarray,
     regions: np.ndarray,
 ) -> dict[str, Metric]:
-    """Every metric of domain.md §5 for one state (before, rule or optimised).
+    """Every metric of docs/formulation.md §6 for one state (before, rule or optimised).
 
     Args:
         months: reserve months per unit.

@@ -1,4 +1,4 @@
-"""FundData + Parameters → the Pyomo model of domain.md §4 (pure: no I/O, no solving).
+"""FundData + Parameters → the Pyomo model of docs/formulation.md §3 (pure: no I/O, no solving).
 
 Read from the top down: sets, parameters, variables, then one ``add_<family>`` call per
 constraint family, then the objective of every lexicographic level. Every figure that a
@@ -88,7 +88,7 @@ class Coefficients:
 
 
 def before_adjustment(units: pd.DataFrame) -> pd.Series:
-    """Year-end balance with no adjustment and no extra subsidy (domain.md §4)."""
+    """Year-end balance with no adjustment and no extra subsidy (docs/formulation.md §3)."""
     return (
         units["opening_balance_100m"]
         + units["contribution_income_100m"]

@@ -53,7 +53,7 @@ def contributions(units: pd.DataFrame, parameters: Parameters) -> pd.Series:
 
 
 def statutory_allocation(units: pd.DataFrame, parameters: Parameters) -> RuleAllocation:
-    """Apply the statutory formula of domain.md §3 to every unit."""
+    """Apply the statutory formula of docs/formulation.md §2 to every unit."""
     covered = covered_employees(units)
     contribution = contributions(units, parameters)
     fund = float(contribution.sum())

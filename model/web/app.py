@@ -1,6 +1,6 @@
 """The FastAPI application: middleware, error pages, login, and the two sets of routes.
 
-The routes of interfaces.md are in ``run_routes``, the comparison pages in
+The routes of docs/outputs.md are in ``run_routes``, the comparison pages in
 ``compare_routes``. The work is in ``jobs`` and the disk in ``storage``; this module only
 assembles them, in the order a request meets them: headers, token, body limit, route.
 """

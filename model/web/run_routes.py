@@ -1,4 +1,4 @@
-"""The routes of interfaces.md: upload, run, result page and downloads, health."""
+"""The routes of docs/outputs.md: upload, run, result page and downloads, health."""
 
 from __future__ import annotations
 
