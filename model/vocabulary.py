@@ -224,3 +224,23 @@ IMBALANCE_MEANINGS: dict[str, str] = {
 def level_meaning(level: str, objective: str) -> str:
     """What a level's objective value measures, in words, for run_info."""
     return IMBALANCE_MEANINGS[objective] if level == "imbalance" else LEVEL_MEANINGS[level]
+
+
+PROVINCE_JSON_KEYS: tuple[str, ...] = (
+    "code",
+    "name_zh",
+    "contribution_100m",
+    "rule_allocation_100m",
+    "allocation_100m",
+    "net_transfer_100m",
+    "local_subsidy_100m",
+    "central_subsidy_100m",
+    "unfunded_gap_100m",
+    "closing_balance_100m",
+    "months_before",
+    "months_rule",
+    "months_optimized",
+    "full_payment_dual",
+)
+"""The keys of each unit in the JSON result, in order: a contract (docs/outputs.md), added
+to but never renamed. The web result table shows the figures among them."""

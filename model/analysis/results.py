@@ -22,6 +22,7 @@ from model.vocabulary import (
     BENEFICIARY,
     CONTRIBUTOR,
     EVEN,
+    PROVINCE_JSON_KEYS,
     STATUS_FULL,
     STATUS_GAP,
     ROUGHLY_EVEN_100m,
@@ -51,23 +52,6 @@ COMPUTED_MONEY: tuple[str, ...] = (
 """The per-unit money columns the model computes (亿元): each is exactly 0 or at least
 ``Allocation.round_off`` in size. The planner's own figures (expenditure, opening balance,
 local subsidy cap) are shown as they were typed."""
-
-PROVINCE_JSON_KEYS: tuple[str, ...] = (
-    "code",
-    "name_zh",
-    "contribution_100m",
-    "rule_allocation_100m",
-    "allocation_100m",
-    "net_transfer_100m",
-    "local_subsidy_100m",
-    "central_subsidy_100m",
-    "unfunded_gap_100m",
-    "closing_balance_100m",
-    "months_before",
-    "months_rule",
-    "months_optimized",
-    "full_payment_dual",
-)
 
 
 @dataclass(frozen=True)
@@ -355,12 +339,10 @@ def _equity(
     exp = coeffs.expenditure
     retirees = units["retirees_10k"].to_numpy(dtype=float)
     regions = units["region"].to_numpy(dtype=str)
-    own = (
-        units["opening_balance_100m"].clip(lower=0.0)
-        + units["contribution_income_100m"]
-        + units["other_income_100m"]
-        + units["planned_central_subsidy_100m"]
-    ).to_numpy(dtype=float)
+    own = np.maximum(units["opening_balance_100m"].to_numpy(dtype=float), 0.0) + sum(
+        units[key].to_numpy(dtype=float)
+        for key in ("contribution_income_100m", "other_income_100m", "planned_central_subsidy_100m")
+    )
     states = {
         "before": (coeffs.before, own),
         "rule": (

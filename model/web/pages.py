@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from model.vocabulary import EQUITY_METRICS, STATES, kpi_label
+from model.vocabulary import EQUITY_METRICS, PROVINCE_JSON_KEYS, STATES, kpi_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,18 +24,8 @@ if TYPE_CHECKING:
     from model.analysis.results import Allocation
     from model.workbook.reader import Source
 
-RESULT_COLUMNS: tuple[str, ...] = (
-    "contribution_100m",
-    "rule_allocation_100m",
-    "allocation_100m",
-    "net_transfer_100m",
-    "local_subsidy_100m",
-    "central_subsidy_100m",
-    "unfunded_gap_100m",
-    "closing_balance_100m",
-    "months_before",
-    "months_rule",
-    "months_optimized",
+RESULT_COLUMNS: tuple[str, ...] = tuple(
+    key for key in PROVINCE_JSON_KEYS if key not in ("code", "name_zh", "full_payment_dual")
 )
 """The per-unit figures of the result page's table, in order; headed by
 ``vocabulary.FIGURES``."""
