@@ -12,7 +12,7 @@ import time
 
 from model.analysis.results import Allocation, extract
 from model.lp.formulation import build_model, coefficients
-from model.lp.guardrails import check_scenarios
+from model.lp.guardrails import TransferBounds, check_transfer_bounds, has_guardrails
 from model.lp.rule import statutory_allocation
 from model.lp.solve import LexicographicSolver
 from model.workbook.reader import FundData
@@ -35,9 +35,13 @@ class Runner:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         params = scenario.parameters
-        check_scenarios(self.data.units, [scenario], self.data.source)
         rule = statutory_allocation(self.data.units, params)
         coeffs = coefficients(self.data.units, params, rule)
+        if has_guardrails(self.data.units, params):
+            bounds = TransferBounds(coeffs.lower, coeffs.upper, coeffs.lower_by, coeffs.upper_by)
+            check_transfer_bounds(
+                self.data.units, params, bounds, coeffs.fund, self.data.source, scenario.name
+            )
         solver = self._solvers.get(params.objective)
         if solver is None:
             solver = LexicographicSolver(build_model(coeffs, params.objective))

@@ -89,20 +89,32 @@ class Coefficients:
 
 def before_adjustment(units: pd.DataFrame) -> pd.Series:
     """Year-end balance with no adjustment and no extra subsidy (docs/formulation.md §3)."""
+    return pd.Series(_before(units), index=units.index)
+
+
+def _before(units: pd.DataFrame) -> np.ndarray:
+    def column(key: str) -> np.ndarray:
+        return units[key].to_numpy(dtype=float)
+
     return (
-        units["opening_balance_100m"]
-        + units["contribution_income_100m"]
-        + units["other_income_100m"]
-        + units["planned_central_subsidy_100m"]
-        - units["expenditure_100m"]
+        column("opening_balance_100m")
+        + column("contribution_income_100m")
+        + column("other_income_100m")
+        + column("planned_central_subsidy_100m")
+        - column("expenditure_100m")
     )
 
 
 def reserve_floor(units: pd.DataFrame, parameters: Parameters) -> pd.Series:
     """``min(opening, 0) + reserve_months_floor × expenditure / 12``: no deficit deepens."""
+    return pd.Series(_floor(units, parameters), index=units.index)
+
+
+def _floor(units: pd.DataFrame, parameters: Parameters) -> np.ndarray:
+    opening = units["opening_balance_100m"].to_numpy(dtype=float)
+    expenditure = units["expenditure_100m"].to_numpy(dtype=float)
     return (
-        units["opening_balance_100m"].clip(upper=0.0)
-        + parameters.reserve_months_floor * units["expenditure_100m"] / MONTHS_PER_YEAR
+        np.minimum(opening, 0.0) + parameters.reserve_months_floor * expenditure / MONTHS_PER_YEAR
     )
 
 
@@ -118,8 +130,8 @@ def coefficients(
         codes=tuple(str(c) for c in units.index),
         contribution=contribution,
         rule_allocation=rule_allocation,
-        before=before_adjustment(units).to_numpy(dtype=float),
-        floor=reserve_floor(units, parameters).to_numpy(dtype=float),
+        before=_before(units),
+        floor=_floor(units, parameters),
         expenditure=units["expenditure_100m"].to_numpy(dtype=float),
         local_cap=units["local_subsidy_cap_100m"].to_numpy(dtype=float),
         min_local_share=units["min_local_share"].to_numpy(dtype=float),

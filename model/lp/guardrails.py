@@ -101,6 +101,16 @@ def _tightest(bounds: dict[str, np.ndarray], pick: np.ufunc) -> tuple[np.ndarray
     return value, winner
 
 
+def has_guardrails(units: pd.DataFrame, parameters: Parameters) -> bool:
+    """Whether any guardrail is set: only then can the bounds contradict each other."""
+    if parameters.min_return_share is not None:
+        return True
+    return any(
+        key in units and bool(units[key].notna().any())
+        for key in ("min_transfer_100m", "max_transfer_100m")
+    )
+
+
 def check_scenarios(
     units: pd.DataFrame, scenarios: Iterable[Scenario], source: Source | None
 ) -> None:
@@ -113,6 +123,8 @@ def check_scenarios(
     problems: list[Problem] = []
     for scenario in scenarios:
         params = scenario.parameters
+        if not has_guardrails(units, params):
+            continue  # the band alone always leaves room: Σ(1 ± δ)·rule brackets the fund
         rule = statutory_allocation(units, params)
         contribution = rule.contribution_100m.to_numpy(dtype=float)
         allocation = rule.allocation_100m.to_numpy(dtype=float)

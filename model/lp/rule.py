@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from model.workbook.scenarios import Parameters
@@ -40,34 +41,46 @@ class RuleAllocation:
 
 def covered_employees(units: pd.DataFrame) -> pd.Series:
     """``(insured + enterprise employment) / 2`` where employment is given, else insured."""
-    insured = units["insured_employees_10k"]
-    employment = units["enterprise_employment_10k"]
-    return insured.where(employment.isna(), (insured + employment) / 2.0)
+    return pd.Series(_covered(units), index=units.index)
+
+
+def _covered(units: pd.DataFrame) -> np.ndarray:
+    insured = units["insured_employees_10k"].to_numpy(dtype=float)
+    employment = units["enterprise_employment_10k"].to_numpy(dtype=float)
+    return np.where(np.isnan(employment), insured, (insured + employment) / 2.0)
 
 
 def contributions(units: pd.DataFrame, parameters: Parameters) -> pd.Series:
     """``ratio × wage_base_share × avg_wage_yuan × covered_10k × 1e4 / 1e8`` in 亿元."""
-    persons = covered_employees(units) * PERSONS_PER_10K
-    wage_bill_100m = units["avg_wage_yuan"] * persons / YUAN_PER_100M
+    return pd.Series(_contributions(units, parameters, _covered(units)), index=units.index)
+
+
+def _contributions(units: pd.DataFrame, parameters: Parameters, covered: np.ndarray) -> np.ndarray:
+    wage = units["avg_wage_yuan"].to_numpy(dtype=float)
+    wage_bill_100m = wage * covered * PERSONS_PER_10K / YUAN_PER_100M
     return parameters.contribution_ratio * parameters.wage_base_share * wage_bill_100m
 
 
 def statutory_allocation(units: pd.DataFrame, parameters: Parameters) -> RuleAllocation:
-    """Apply the statutory formula of docs/formulation.md §2 to every unit."""
-    covered = covered_employees(units)
-    contribution = contributions(units, parameters)
+    """Apply the statutory formula of docs/formulation.md §2 to every unit.
+
+    Computed on numpy arrays (a sweep calls this once per scenario) and returned as Series
+    indexed like the units.
+    """
+    covered = _covered(units)
+    contribution = _contributions(units, parameters, covered)
     fund = float(contribution.sum())
-    retirees = units["retirees_10k"]
+    retirees = units["retirees_10k"].to_numpy(dtype=float)
     total_retirees = float(retirees.sum())
-    share = retirees / total_retirees
-    allocation = fund * share
+    allocation = fund * retirees / total_retirees
     net = allocation - contribution
     per_retiree_yuan = fund * YUAN_PER_100M / (total_retirees * PERSONS_PER_10K)
+    index = units.index
     return RuleAllocation(
-        covered_10k=covered.rename("covered_10k"),
-        contribution_100m=contribution.rename("contribution_100m"),
-        allocation_100m=allocation.rename("rule_allocation_100m"),
-        net_transfer_100m=net.rename("rule_net_transfer_100m"),
+        covered_10k=pd.Series(covered, index=index, name="covered_10k"),
+        contribution_100m=pd.Series(contribution, index=index, name="contribution_100m"),
+        allocation_100m=pd.Series(allocation, index=index, name="rule_allocation_100m"),
+        net_transfer_100m=pd.Series(net, index=index, name="rule_net_transfer_100m"),
         per_retiree_yuan=float(per_retiree_yuan),
         fund_100m=fund,
     )
