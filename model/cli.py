@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = _solving_command(commands, "run", "solve one scenario and write the allocation")
     run.add_argument(
+        "--frontier",
+        type=int,
+        metavar="K",
+        help="points of the equity–rule frontier (default 11; 0 turns it off; off by "
+        "default from 1,000 units)",
+    )
+    run.add_argument(
         "--set",
         action="append",
         default=[],
@@ -173,6 +180,7 @@ def warning_lines(warnings: Sequence[Problem]) -> list[str]:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from model.analysis.frontier import default_points
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
     from model.export.json import write_json
@@ -187,7 +195,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         pairs = dict(parse_assignment(text, f"--set {text}") for text in args.assignments)
         params = apply_overrides(scenario.parameters, dict(pairs), "--set")
         scenario = Scenario(scenario.name, params, scenario.overrides + tuple(pairs.items()))
-    allocation = solve_scenario(data, scenario)
+    points = default_points(len(data.units), args.frontier)
+    allocation = solve_scenario(data, scenario, points)
     write_allocation_workbook(allocation, args.out, force=args.force)
     if args.json_out:
         write_json(allocation.to_json(), args.json_out, force=args.force)
@@ -298,7 +307,7 @@ def summary_lines(allocation: Allocation) -> list[str]:
     words (``model.vocabulary``); a line with nothing to say (no roughly even unit, no
     subsidy) is left out.
     """
-    from model.analysis.narrative import deficit_sentence, headline_counts, plural
+    from model.analysis.narrative import deficit_sentence, headline_counts, knee_sentence, plural
 
     a, f = allocation, FIGURES
     table, t, counts, p = a.table, a.totals, headline_counts(a), a.parameters
@@ -355,6 +364,9 @@ def summary_lines(allocation: Allocation) -> list[str]:
             for state, label in STATES.items()
         )
         lines.append(f"{EQUITY_METRICS[metric].en}: {values}.")
+    knee = knee_sentence(a)
+    if knee is not None:
+        lines.append(knee[1])
     return lines
 
 

@@ -13,6 +13,7 @@ from model.cli import _progress_bar, main
 SAMPLE = Path(__file__).resolve().parent.parent / "inputs" / "sample_2020.xlsx"
 
 TOP_KEYS = {"scenario", "status", "parameters", "totals", "provinces", "equity"}
+FRONTIER_KEYS = {"imbalance", "rule_distance_100m", "moved_100m", "lowest_months", "contributors"}
 TOTAL_KEYS = {"fund_100m", "unfunded_gap_100m", "local_subsidy_100m", "central_subsidy_100m"}
 PROVINCE_KEYS = {
     "code",
@@ -46,7 +47,8 @@ def test_run_json_has_exactly_the_interface_keys(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     assert main(["run", str(SAMPLE), "-o", str(tmp_path / "a.xlsx"), "--json", str(out)]) == 0
     result = json.loads(out.read_text(encoding="utf-8"))
-    assert set(result) == TOP_KEYS
+    assert set(result) == TOP_KEYS | {"frontier"}  # caf run --json adds the frontier
+    assert set(result["frontier"][0]) == FRONTIER_KEYS
     assert result["scenario"] == "base" and result["status"] == "full_payment"
     assert set(result["parameters"]) == PARAMETER_KEYS
     assert set(result["totals"]) == TOTAL_KEYS

@@ -66,3 +66,9 @@ def test_the_documented_json_keys_are_the_ones_written() -> None:
     assert _json_keys("run") == list(result)
     assert _json_keys("province") == list(PROVINCE_JSON_KEYS)
     assert list(result["provinces"][0]) == list(PROVINCE_JSON_KEYS)
+
+
+def test_the_documented_frontier_keys_are_the_ones_written() -> None:
+    from model.analysis.frontier import FrontierPoint
+
+    assert _json_keys("frontier") == list(FrontierPoint.__dataclass_fields__)

@@ -132,7 +132,15 @@ def test_a_run_is_stored_shown_and_downloadable(
     payload = result.json()
     nets = sorted((p["net_transfer_100m"] for p in payload["provinces"]), reverse=True)
     assert transfer["data"]["datasets"][0]["data"] == nets
-    assert set(payload) == {"scenario", "status", "parameters", "totals", "provinces", "equity"}
+    assert set(payload) == {
+        "scenario",
+        "status",
+        "parameters",
+        "totals",
+        "provinces",
+        "equity",
+        "frontier",  # as caf run --json: the equity–rule frontier
+    }
     assert payload["parameters"] == data.parameters.as_dict()
     assert len(payload["provinces"]) == len(data.units)
 

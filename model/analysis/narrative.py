@@ -166,6 +166,7 @@ def summary_sentences(allocation: Allocation) -> list[Line]:
         _rule_roles_sentence(allocation),
         _subsidy_sentence(allocation),
         _imbalance_sentence(allocation),
+        knee_sentence(allocation),
     ]
     return [line for line in sentences if line is not None]
 
@@ -190,6 +191,27 @@ def _status_sentence(allocation: Allocation) -> Line:
         f"无法保证全额发放：{join_zh(zh)}仍有{yi(total)}元养老金缺口。",
         f"Full payment cannot be guaranteed: an unfunded gap of {yi(total)} remains in "
         f"{join_en(en)}.",
+    )
+
+
+def knee_sentence(allocation: Allocation) -> Line | None:
+    """The frontier's knee: the point after which each extra month for the worst-off unit
+    costs the most reallocation. None without a frontier or a knee."""
+    frontier = allocation.frontier
+    if frontier is None or frontier.knee is None:
+        return None
+    k = frontier.knee
+    point = frontier.points[k]
+    before, after = frontier.slope(k - 1), frontier.slope(k)
+    if before is None or after is None:
+        return None
+    months, moved = f"{point.lowest_months:.1f}", yi(point.moved_100m)
+    return (
+        f"均衡代价的拐点：最困难单位储备达到{months}个月（单位间调剂{moved}元）之后，"
+        f"每多1个月需多调剂{yi(after)}元，此前每月为{yi(before)}元。",
+        f"The knee of the equity frontier: beyond {months} months for the worst-off unit "
+        f"({moved} moved between units), each further month moves {yi(after)} more, "
+        f"against {yi(before)} a month before it.",
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from model.analysis.equity import Metric, equity_metrics
+from model.analysis.frontier import Frontier
 from model.lp.formulation import LEVEL_GAP, Coefficients
 from model.lp.guardrails import BAND, FREE, FUND
 from model.lp.rule import RuleAllocation
@@ -83,6 +84,8 @@ class Allocation:
         levels: each lexicographic level's objective and termination.
         solver: solver name and version.
         source: the input file, with the reader's warnings.
+        frontier: the equity–rule frontier, when it was computed (``caf run``; not in
+            comparisons, where it would multiply the solves).
         round_off: the money (亿元) below which a figure is solver round-off,
             ``solve.negligible`` of this model's money: every per-unit money figure of
             ``table`` is either exactly 0 or at least this large.
@@ -104,6 +107,7 @@ class Allocation:
     overrides: tuple[tuple[str, Any], ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     round_off: float = 0.0
+    frontier: Frontier | None = None
 
     def gap_table(self) -> pd.DataFrame:
         """The rows of units left with an unfunded gap (above round-off), largest first.
@@ -164,7 +168,11 @@ class Allocation:
                 state: {name: metric.value for name, metric in metrics.items()}
                 for state, metrics in self.equity.items()
             },
-        }
+        } | (
+            {}
+            if self.frontier is None
+            else {"frontier": [p.to_json() for p in self.frontier.points]}
+        )
 
 
 def extract(

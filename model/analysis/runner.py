@@ -8,8 +8,10 @@ bounds the scenario's coefficients give, which is what makes parameter sweeps ch
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+from model.analysis.frontier import frontier
 from model.analysis.results import Allocation, extract
 from model.lp.formulation import build_model, coefficients
 from model.lp.guardrails import TransferBounds, check_transfer_bounds, has_guardrails
@@ -26,8 +28,13 @@ class Runner:
         self.data = data
         self._solvers: dict[str, LexicographicSolver] = {}
 
-    def solve(self, scenario: Scenario) -> Allocation:
+    def solve(self, scenario: Scenario, frontier_points: int = 0) -> Allocation:
         """Solve one scenario and return its allocation.
+
+        Args:
+            scenario: the policy to solve.
+            frontier_points: points of the equity–rule frontier to add (0: none), each one
+                more solve of the rule-distance level on the loaded model.
 
         Raises:
             SolverFailure: HiGHS did not reach an optimum (never expected: the LP is elastic).
@@ -64,10 +71,15 @@ class Runner:
             scenario.overrides,
         )
         timings["extract"] = time.perf_counter() - started
+        if frontier_points > 0:
+            started = time.perf_counter()
+            solutions = solver.frontier(outcome, frontier_points)
+            allocation = dataclasses.replace(allocation, frontier=frontier(coeffs, solutions))
+            timings["frontier"] = time.perf_counter() - started
         allocation.timings.update(timings)
         return allocation
 
 
-def solve_scenario(data: FundData, scenario: Scenario) -> Allocation:
-    """Solve one scenario of ``data`` with a fresh model."""
-    return Runner(data).solve(scenario)
+def solve_scenario(data: FundData, scenario: Scenario, frontier_points: int = 0) -> Allocation:
+    """Solve one scenario of ``data`` with a fresh model (and its frontier, if asked)."""
+    return Runner(data).solve(scenario, frontier_points)

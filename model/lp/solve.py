@@ -30,6 +30,7 @@ from pyomo.common.tee import capture_output
 from model.lp.formulation import (
     LEVEL_EQUITY,
     LEVEL_GAP,
+    LEVEL_RULE,
     LEVEL_SUBSIDY,
     LEVELS,
     Coefficients,
@@ -123,6 +124,23 @@ class SolveOutcome:
     def level(self, name: str) -> LevelOutcome:
         """The outcome of the named level."""
         return next(level for level in self.levels if level.name == name)
+
+
+@dataclass(frozen=True)
+class FrontierSolution:
+    """One point of the equity–rule frontier as the solver left it.
+
+    Attributes:
+        target: the imbalance it was held at, ``e_k``.
+        imbalance: the imbalance reached (at most ``e_k`` plus its tolerance).
+        rule_distance: ``Σ |a − rule|`` (亿元), minimised under that hold.
+        values: the decisions, one array per name in ``DECISIONS``.
+    """
+
+    target: float
+    imbalance: float
+    rule_distance: float
+    values: dict[str, np.ndarray]
 
 
 @functools.cache
@@ -319,6 +337,71 @@ class LexicographicSolver:
         self._highs.changeRowsBounds(  # type: ignore[attr-defined]
             n, self._level_row_index, np.full(n, -math.inf), np.full(n, math.inf)
         )
+
+    def _hold(self, level: str, value: float) -> None:
+        """Hold ``level`` at most at ``value`` (``math.inf`` releases it)."""
+        self._highs.changeRowBounds(
+            self._level_rows[level], -math.inf, value - self._level_row_constant[level]
+        )
+
+    def _optimise(self, level: str) -> np.ndarray:
+        """Minimise one level's objective under the rows now held; the solution.
+
+        Raises:
+            SolverFailure: HiGHS did not end optimal.
+        """
+        highs = self._highs
+        if self.large:
+            highs.clearSolver()
+        highs.changeColsCost(self._n_columns, self._all_columns, self.costs[level])
+        highs.run()
+        status = highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverFailure(
+                f"HiGHS ended a frontier solve ({level}) with {highs.modelStatusToString(status)}"
+            )
+        return np.asarray(highs.getSolution().col_value, dtype=float)
+
+    def level_value(self, level: str, solution: np.ndarray) -> float:
+        """A level's objective at ``solution``."""
+        return float(self.costs[level] @ solution) + self.cost_offsets[level]
+
+    def frontier(self, outcome: SolveOutcome, points: int) -> tuple[FrontierSolution, ...]:
+        """The equity–rule frontier (docs/formulation.md §4), right after ``solve``.
+
+        With the gap and both subsidy levels held as ``solve`` left them: ``e₀`` is the best
+        imbalance among the allocations nearest the rule (rule distance first, then
+        imbalance); ``e*`` is the imbalance optimum. For ``points`` targets ``e_k`` evenly
+        from ``e₀`` to ``e*``, the rule distance is minimised with the imbalance held at
+        ``e_k``. The last point is the ordinary run; with nothing to trade (a band of 0, or
+        ``e₀ = e*``) there is one point.
+        """
+        equity = outcome.level(LEVEL_EQUITY)
+        rule = outcome.level(LEVEL_RULE)
+        self._hold(LEVEL_EQUITY, math.inf)
+        self._hold(LEVEL_RULE, math.inf)
+        nearest = self.level_value(LEVEL_RULE, self._optimise(LEVEL_RULE))
+        self._hold(LEVEL_RULE, nearest + rule.tolerance)
+        start = self.level_value(LEVEL_EQUITY, self._optimise(LEVEL_EQUITY))
+        self._hold(LEVEL_RULE, math.inf)
+        best = equity.objective
+        if points <= 1 or start - best <= equity.tolerance:
+            targets = [best]
+        else:
+            targets = [start + (best - start) * k / (points - 1) for k in range(points)]
+        solutions = []
+        for target in targets:
+            self._hold(LEVEL_EQUITY, target + equity.tolerance)
+            solution = self._optimise(LEVEL_RULE)
+            solutions.append(
+                FrontierSolution(
+                    target=target,
+                    imbalance=self.level_value(LEVEL_EQUITY, solution),
+                    rule_distance=self.level_value(LEVEL_RULE, solution),
+                    values={name: solution[index] for name, index in self._columns.items()},
+                )
+            )
+        return tuple(solutions)
 
     def solve(self, scale: float) -> SolveOutcome:
         """Solve every level in order, holding each optimum within its tolerance.

@@ -80,6 +80,7 @@ def solve_job(
     Returns ``{"problems": [...]}`` for bad input (workbook and form together), else
     ``{"meta": {...}}`` describing the run.
     """
+    from model.analysis.frontier import default_points
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
     from model.web.pages import run_page
@@ -97,7 +98,7 @@ def solve_job(
     if problems or data is None or scenario is None:
         return {"problems": _fields(problems)}
     chosen = Scenario(scenario.name, params, scenario.overrides + changed)
-    allocation = solve_scenario(data, chosen)
+    allocation = solve_scenario(data, chosen, default_points(len(data.units)))
     return _written(
         folder,
         lambda out: write_allocation_workbook(allocation, out / "allocation.xlsx"),
