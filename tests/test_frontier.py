@@ -108,3 +108,32 @@ def test_the_frontier_can_be_turned_off(tmp_path: Path) -> None:
     argv = ["run", str(SAMPLE), "-o", str(out), "--json", str(result), "--frontier", "0"]
     assert main(argv) == 0
     assert "frontier" not in json.loads(result.read_text(encoding="utf-8"))
+
+
+def test_the_workbook_has_a_frontier_sheet_with_its_chart() -> None:
+    from model.export.allocation import SHEETS, allocation_workbook, sheet_names
+
+    data = read_workbook(SAMPLE)
+    allocation = solve_scenario(data, data.scenarios[0], 11)
+    book = allocation_workbook(allocation)
+    assert book.sheetnames == list(sheet_names(allocation))
+    assert book.sheetnames[:4] == [*SHEETS[:3], "frontier"]
+    sheet = book["frontier"]
+    assert allocation.frontier is not None
+    rows = list(sheet.iter_rows(min_row=2, max_row=12, values_only=True))
+    for row, point in zip(rows, allocation.frontier.points, strict=True):
+        assert row[3] == pytest.approx(point.moved_100m)
+        assert row[4] == pytest.approx(point.lowest_months)
+    assert rows[-1][6] == "本次结果 This run"
+    assert rows[allocation.frontier.knee][6].startswith("拐点 The knee")
+    assert sheet.cell(14, 1).value == "法定规则 Statutory rule"
+    assert sheet.cell(14, 4).value == pytest.approx(allocation.totals["rule_moved_100m"])
+    assert len(sheet._charts) == 1
+
+
+def test_without_a_frontier_the_workbook_keeps_its_six_sheets() -> None:
+    from model.export.allocation import SHEETS, allocation_workbook
+
+    data = read_workbook(SAMPLE)
+    book = allocation_workbook(solve_scenario(data, data.scenarios[0]))
+    assert book.sheetnames == list(SHEETS)

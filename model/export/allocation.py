@@ -44,7 +44,7 @@ from model.export.cells import (
     column_labels,
     print_setup,
 )
-from model.export.charts import CHARTS, ChartSpec, add_charts
+from model.export.charts import CHARTS, ChartSpec, add_charts, add_frontier_chart
 from model.schema import PARAMETER_FIELDS
 from model.vocabulary import EQUITY_METRICS, FIGURES, STATES, STATUSES, level_meaning
 from model.xlsx import atomic_path, refuse_overwrite, save_streamed
@@ -158,12 +158,28 @@ def allocation_workbook(allocation: Allocation, generated: datetime | None = Non
     return load_workbook(stream)
 
 
+def sheet_names(allocation: Allocation) -> tuple[str, ...]:
+    """The workbook's sheets in order: ``SHEETS``, with ``frontier`` after ``equity`` when
+    the run computed the equity–rule frontier."""
+    if allocation.frontier is None:
+        return SHEETS
+    at = SHEETS.index("equity") + 1
+    return (*SHEETS[:at], "frontier", *SHEETS[at:])
+
+
 def _write(allocation: Allocation, target: Path | io.BytesIO, generated: datetime) -> None:
-    """The six sheets and (up to) three charts of the allocation workbook, to ``target``."""
+    """The sheets and (up to) four charts of the allocation workbook, to ``target``."""
     workbook = Workbook(write_only=True)
-    sheets = [workbook.create_sheet(name) for name in SHEETS]
+    names = sheet_names(allocation)
+    by_name = {name: workbook.create_sheet(name) for name in names}
+    sheets = [by_name[name] for name in SHEETS]
     styles = Styles(sheets[0])
     grids = [Grid(sheet, styles) for sheet in sheets]
+    extra = []
+    if allocation.frontier is not None:
+        frontier_grid = Grid(by_name["frontier"], styles)
+        _frontier(frontier_grid, allocation)
+        extra.append(frontier_grid)
     chart_row = _summary(grids[0], allocation)
     _allocation(grids[1], allocation)
     _equity(grids[2], allocation)
@@ -174,9 +190,10 @@ def _write(allocation: Allocation, target: Path | io.BytesIO, generated: datetim
     width_cm = sum(7 * w + 5 for w in SUMMARY_WIDTHS) / 96 * 2.54
     specs = [spec for spec in CHARTS if _has_values(allocation, spec)]
     add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm, specs)
-    for sheet in sheets:
+    for sheet in by_name.values():
         print_setup(sheet)
-    save_streamed(workbook, ((grid.sheet, grid.xml()) for grid in grids), target)
+    ordered = sorted([*grids, *extra], key=lambda grid: names.index(grid.sheet.title))
+    save_streamed(workbook, ((grid.sheet, grid.xml()) for grid in ordered), target)
 
 
 def _has_values(a: Allocation, spec: ChartSpec) -> bool:
@@ -334,6 +351,53 @@ def _equity(sheet: Grid, a: Allocation) -> None:
         sheet.put_row(row, cells, [None, None, None, fmt, fmt, fmt])
         sheet.put(row, 7, notes or None, alignment=INDENT)
     sheet.autofilter(len(labels), len(METRICS) + 1)
+
+
+FRONTIER_HEADERS: tuple[tuple[str, float], ...] = (
+    ("点 Point", 8.0),
+    ("失衡程度 Imbalance", 16.0),
+    ("偏离法定规则 Rule distance (亿元)", 20.0),
+    ("单位间调剂 Moved between units (亿元)", 22.0),
+    ("最困难单位储备月数 Lowest reserve months (月)", 24.0),
+    ("净上解单位数 Net contributors", 16.0),
+    ("说明 Note", 60.0),
+)
+
+
+def _frontier(sheet: Grid, a: Allocation) -> None:
+    """The equity–rule frontier: one row per point, the rule below, and the chart."""
+    frontier = a.frontier
+    assert frontier is not None
+    sheet.table_header([h for h, _ in FRONTIER_HEADERS], [w for _, w in FRONTIER_HEADERS])
+    last = len(frontier.points) - 1
+    for index, point in enumerate(frontier.points):
+        row = index + 2
+        note = ""
+        if index == 0:
+            note = "最接近法定规则 Nearest the statutory rule"
+        if index == frontier.knee:
+            note = "拐点 The knee: each further month costs the most from here"
+        if index == last:
+            note = "本次结果 This run"
+        cells = [
+            index + 1,
+            point.imbalance,
+            point.rule_distance_100m,
+            point.moved_100m,
+            point.lowest_months,
+            point.contributors,
+        ]
+        sheet.put_row(row, cells, [COUNT, RATIO, MONEY, MONEY, MONTHS, COUNT])
+        sheet.put(row, 7, note or None)
+    rule_row = len(frontier.points) + 3
+    sheet.put(rule_row, 1, STATES["rule"].name)
+    sheet.put(rule_row, 4, frontier.rule_moved_100m, MONEY)
+    sheet.put(rule_row, 5, frontier.rule_lowest_months, MONTHS)
+    knee = narrative.knee_sentence(a)
+    if knee is not None:
+        sheet.put(rule_row + 1, 1, knee[0])
+        sheet.put(rule_row + 2, 1, knee[1])
+    add_frontier_chart(sheet.sheet, len(frontier.points), rule_row, f"A{rule_row + 4}")
 
 
 def _diagnostics(sheet: Grid, a: Allocation) -> None:

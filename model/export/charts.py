@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.text import (
@@ -25,6 +25,8 @@ from openpyxl.drawing.text import (
     RegularTextRun,
 )
 from openpyxl.worksheet.pagebreak import Break
+
+from model.vocabulary import STATES
 
 ROW_HEIGHT_CM = 0.53
 """A default 15-point row, used to leave room under each chart."""
@@ -144,3 +146,41 @@ def _bar_chart(spec: ChartSpec, width: float, height: float) -> BarChart:
     chart.y_axis.number_format = spec.axis_format
     chart.y_axis.txPr = _text(LABEL_SIZE)
     return chart
+
+
+def add_frontier_chart(sheet: Any, points: int, rule_row: int, anchor: str) -> None:
+    """The equity–rule frontier on ``sheet``: money moved against the worst-off unit's
+    reserve months, a line through the points, with the run itself (the last point) and
+    the statutory rule marked as their own series.
+
+    Args:
+        sheet: the frontier sheet: headers in row 1, the points in rows 2…, lowest months
+            in column E and money moved in column D, the rule's figures in ``rule_row``.
+        points: how many points the sheet holds.
+        rule_row: the row holding the statutory rule's months and money moved.
+        anchor: the cell the chart hangs from.
+    """
+    chart = ScatterChart()
+    chart.title = _title("均衡与规则的权衡 Equity–rule frontier")
+    chart.style = 13
+    chart.x_axis.title = "最困难单位储备月数 Lowest reserve months (月)"
+    chart.y_axis.title = "单位间调剂 Moved between units (亿元)"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width, chart.height = 22.0, 12.0
+
+    def series(first: int, last: int, title: str, colour: str, line: bool) -> Series:
+        xs = Reference(sheet, min_col=5, min_row=first, max_row=last)
+        ys = Reference(sheet, min_col=4, min_row=first, max_row=last)
+        one = Series(ys, xs, title=title)
+        one.marker.symbol = "circle"
+        one.marker.size = 7
+        one.marker.graphicalProperties.solidFill = colour
+        one.graphicalProperties.line.solidFill = colour
+        one.graphicalProperties.line.noFill = not line
+        return one
+
+    chart.series.append(series(2, points + 1, "前沿 Frontier", "4472C4", True))
+    chart.series.append(series(points + 1, points + 1, "本次结果 This run", "C00000", False))
+    chart.series.append(series(rule_row, rule_row, STATES["rule"].name, "7F7F7F", False))
+    sheet.add_chart(chart, anchor)
