@@ -122,6 +122,9 @@ FIGURES: dict[str, Label] = {
 """Every figure shown per unit or in total, by its key in the results and the JSON."""
 
 RESERVE_MONTHS = Label("储备月数", "Reserve months", MONTHS)
+FRONTIER = Label("前沿", "Frontier")
+THIS_RUN = Label("本次结果", "This run")
+LOWEST_MONTHS = Label("最困难单位储备月数", "Lowest reserve months", MONTHS)
 """Reserve months in general: a chart axis over all three states."""
 
 STATES: dict[str, Label] = {

@@ -702,3 +702,18 @@ def test_chart_js_is_served_locally_at_the_pinned_version(client: httpx.Client) 
     for template in (web / "templates").glob("*.html"):
         assert "//cdn" not in template.read_text()
         assert "https://" not in template.read_text()
+
+
+def test_the_result_page_shows_the_frontier_and_its_knee(
+    client: httpx.Client, web_sample: Path
+) -> None:
+    run_id = run_id_of(post_run(client, web_sample))
+    html_text = client.get(f"/runs/{run_id}").text
+    config = chart_config(html_text, "chart-frontier")
+    frontier, run, rule = config["data"]["datasets"]
+    assert len(frontier["data"]) == 11
+    assert run["data"] == [frontier["data"][-1]]
+    assert rule["data"][0]["y"] == pytest.approx(1769.8, abs=0.01)  # what the rule moves
+    moved = [point["y"] for point in frontier["data"]]
+    assert moved[-1] == pytest.approx(6278.62, abs=0.01)
+    assert "The knee of the equity frontier: beyond" in page_text(client, run_id)

@@ -77,7 +77,7 @@ def test_upload_the_sample_see_the_result_and_download(
     rows = page.locator("#allocation-table tbody tr")
     expect(rows).to_have_count(len(read_workbook(web_sample).units))
     expect(page.locator("#equity-table tbody tr")).to_have_count(9)
-    assert charts_drawn(page) == [True, True]
+    assert charts_drawn(page) == [True, True, True]  # transfers, months, the frontier
     shoot(page, "02_result")
     with page.expect_download() as download_info:
         page.click("#download-xlsx")

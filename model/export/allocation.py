@@ -46,7 +46,15 @@ from model.export.cells import (
 )
 from model.export.charts import CHARTS, ChartSpec, add_charts, add_frontier_chart
 from model.schema import PARAMETER_FIELDS
-from model.vocabulary import EQUITY_METRICS, FIGURES, STATES, STATUSES, level_meaning
+from model.vocabulary import (
+    EQUITY_METRICS,
+    FIGURES,
+    LOWEST_MONTHS,
+    STATES,
+    STATUSES,
+    THIS_RUN,
+    level_meaning,
+)
 from model.xlsx import atomic_path, refuse_overwrite, save_streamed
 
 SHEETS: tuple[str, ...] = (
@@ -357,9 +365,9 @@ FRONTIER_HEADERS: tuple[tuple[str, float], ...] = (
     ("点 Point", 8.0),
     ("失衡程度 Imbalance", 16.0),
     ("偏离法定规则 Rule distance (亿元)", 20.0),
-    ("单位间调剂 Moved between units (亿元)", 22.0),
-    ("最困难单位储备月数 Lowest reserve months (月)", 24.0),
-    ("净上解单位数 Net contributors", 16.0),
+    (FIGURES["moved_100m"].text, 22.0),
+    (LOWEST_MONTHS.text, 24.0),
+    (FIGURES["net_contributors"].text, 16.0),
     ("说明 Note", 60.0),
 )
 
@@ -378,7 +386,7 @@ def _frontier(sheet: Grid, a: Allocation) -> None:
         if index == frontier.knee:
             note = "拐点 The knee: each further month costs the most from here"
         if index == last:
-            note = "本次结果 This run"
+            note = THIS_RUN.name
         cells = [
             index + 1,
             point.imbalance,

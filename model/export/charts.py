@@ -26,7 +26,7 @@ from openpyxl.drawing.text import (
 )
 from openpyxl.worksheet.pagebreak import Break
 
-from model.vocabulary import STATES
+from model.vocabulary import FRONTIER, LOWEST_MONTHS, STATES, THIS_RUN
 
 ROW_HEIGHT_CM = 0.53
 """A default 15-point row, used to leave room under each chart."""
@@ -163,7 +163,7 @@ def add_frontier_chart(sheet: Any, points: int, rule_row: int, anchor: str) -> N
     chart = ScatterChart()
     chart.title = _title("均衡与规则的权衡 Equity–rule frontier")
     chart.style = 13
-    chart.x_axis.title = "最困难单位储备月数 Lowest reserve months (月)"
+    chart.x_axis.title = LOWEST_MONTHS.text
     chart.y_axis.title = "单位间调剂 Moved between units (亿元)"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -180,7 +180,7 @@ def add_frontier_chart(sheet: Any, points: int, rule_row: int, anchor: str) -> N
         one.graphicalProperties.line.noFill = not line
         return one
 
-    chart.series.append(series(2, points + 1, "前沿 Frontier", "4472C4", True))
-    chart.series.append(series(points + 1, points + 1, "本次结果 This run", "C00000", False))
+    chart.series.append(series(2, points + 1, FRONTIER.name, "4472C4", True))
+    chart.series.append(series(points + 1, points + 1, THIS_RUN.name, "C00000", False))
     chart.series.append(series(rule_row, rule_row, STATES["rule"].name, "7F7F7F", False))
     sheet.add_chart(chart, anchor)

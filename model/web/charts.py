@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.vocabulary import FIGURES, RESERVE_MONTHS, ROLES, STATES
+from model.vocabulary import (
+    FIGURES,
+    FRONTIER,
+    LOWEST_MONTHS,
+    RESERVE_MONTHS,
+    ROLES,
+    STATES,
+    THIS_RUN,
+)
 
 PAYER = "#c0504d"
 RECEIVER = "#2f6eba"
@@ -154,3 +162,48 @@ def chart_height(count: int, per_row: int = 26, minimum: int = 200) -> int:
     Both charts of a result page share it, so the two cards side by side line up.
     """
     return max(minimum, 70 + per_row * count)
+
+
+def frontier_chart(frontier: dict[str, Any]) -> dict[str, Any]:
+    """The equity–rule frontier: money moved between units against the worst-off unit's
+    reserve months, with this run (the last point) and the statutory rule marked, as in the
+    workbook's frontier sheet."""
+    points = frontier["points"]
+
+    def xy(point: dict[str, Any]) -> dict[str, Any]:
+        return {"x": point["lowest_months"], "y": point["moved_100m"]}
+
+    rule = frontier["rule"]
+    datasets = [
+        {
+            "label": FRONTIER.name,
+            "data": [xy(p) for p in points],
+            "showLine": True,
+            "borderColor": RECEIVER,
+            "backgroundColor": RECEIVER,
+        },
+        {
+            "label": THIS_RUN.name,
+            "data": [xy(points[-1])],
+            "backgroundColor": PAYER,
+            "pointRadius": 7,
+        },
+        {
+            "label": STATES["rule"].name,
+            "data": [{"x": rule["lowest_months"], "y": rule["moved_100m"]}],
+            "backgroundColor": STATE_COLOURS["rule"],
+            "pointRadius": 7,
+        },
+    ]
+    return {
+        "type": "scatter",
+        "data": {"datasets": datasets},
+        "options": {
+            "maintainAspectRatio": False,
+            "animation": False,
+            "scales": {
+                "x": _axis(LOWEST_MONTHS.text),
+                "y": _axis(FIGURES["moved_100m"].text),
+            },
+        },
+    }

@@ -112,6 +112,22 @@ def run_page(allocation: Allocation) -> dict[str, Any]:
         "solver": allocation.solver,
         "rows": rows,
         "equity": equity,
+        "frontier": _frontier(allocation),
+    }
+
+
+def _frontier(allocation: Allocation) -> dict[str, Any] | None:
+    """The frontier's points, its knee and the rule's own point, or None without one."""
+    frontier = allocation.frontier
+    if frontier is None:
+        return None
+    return {
+        "points": [{k: plain(v) for k, v in p.to_json().items()} for p in frontier.points],
+        "knee": frontier.knee,
+        "rule": {
+            "moved_100m": plain(frontier.rule_moved_100m),
+            "lowest_months": plain(frontier.rule_lowest_months),
+        },
     }
 
 

@@ -75,6 +75,7 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
         transfer_chart=charts.transfer_chart(rows),
         months_chart=charts.months_chart(rows),
         chart_height=charts.chart_height(len(rows)),
+        frontier_chart=(charts.frontier_chart(data["frontier"]) if data.get("frontier") else None),
     )
 
 
