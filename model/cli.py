@@ -307,7 +307,13 @@ def summary_lines(allocation: Allocation) -> list[str]:
     words (``model.vocabulary``); a line with nothing to say (no roughly even unit, no
     subsidy) is left out.
     """
-    from model.analysis.narrative import deficit_sentence, headline_counts, knee_sentence, plural
+    from model.analysis.narrative import (
+        deficit_sentence,
+        far_from_rule_sentence,
+        headline_counts,
+        knee_sentence,
+        plural,
+    )
 
     a, f = allocation, FIGURES
     table, t, counts, p = a.table, a.totals, headline_counts(a), a.parameters
@@ -364,9 +370,9 @@ def summary_lines(allocation: Allocation) -> list[str]:
             for state, label in STATES.items()
         )
         lines.append(f"{EQUITY_METRICS[metric].en}: {values}.")
-    knee = knee_sentence(a)
-    if knee is not None:
-        lines.append(knee[1])
+    for sentence in (far_from_rule_sentence(a), knee_sentence(a)):
+        if sentence is not None:
+            lines.append(sentence[1])
     return lines
 
 

@@ -137,3 +137,15 @@ def test_without_a_frontier_the_workbook_keeps_its_six_sheets() -> None:
     data = read_workbook(SAMPLE)
     book = allocation_workbook(solve_scenario(data, data.scenarios[0]))
     assert book.sheetnames == list(SHEETS)
+
+
+def test_an_answer_far_from_the_rule_says_so_plainly() -> None:
+    from model.analysis.narrative import far_from_rule_sentence
+
+    data = read_workbook(SAMPLE)
+    free = solve_scenario(data, data.scenarios[0])
+    zh, en = far_from_rule_sentence(free) or ("", "")
+    assert "是法定规则（1,769.80亿元）的3.5倍" in zh
+    assert en.startswith("Note: this answer moves 6,278.62亿 between units, 3.5 times")
+    banded = solve_scenario(data, data.scenario("band_20"))
+    assert far_from_rule_sentence(banded) is None

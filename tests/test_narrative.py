@@ -148,7 +148,7 @@ def test_roughly_even_units_are_counted_and_said(full: Allocation) -> None:
 
 def test_summary_of_full_payment(full: Allocation) -> None:
     lines = narrative.summary_sentences(full)
-    assert 3 <= len(lines) <= 5
+    assert 3 <= len(lines) <= 6
     for zh, en in lines:
         assert CJK.search(zh), zh
         assert not CJK.search(en.replace("亿", "")), en  # English, keeping the 亿 unit
@@ -161,6 +161,8 @@ def test_summary_of_full_payment(full: Allocation) -> None:
     # No unit needs subsidy, so there is no subsidy sentence at all.
     assert "subsidy" not in text and "补助" not in chinese(lines)
     assert "The lowest reserve, in months of expenditure, is -2.4 months before" in text
+    # Free maximin gives Beta the whole fund: 532.80亿 moved against the rule's 223.20亿.
+    assert "moves 532.80亿 between units, 2.4 times what the statutory rule moves" in text
     zh = chinese(lines)
     assert "全部3个统筹单位均可保证养老金按时足额发放" in zh
     assert "乙获得的净调剂最多" in zh

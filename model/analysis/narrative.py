@@ -163,6 +163,7 @@ def summary_sentences(allocation: Allocation) -> list[Line]:
         deficit_sentence(allocation),
         _fund_sentence(allocation),
         _transfer_sentence(allocation),
+        far_from_rule_sentence(allocation),
         _rule_roles_sentence(allocation),
         _subsidy_sentence(allocation),
         _imbalance_sentence(allocation),
@@ -273,6 +274,30 @@ def _transfer_sentence(allocation: Allocation) -> Line:
         f"{_roles_en(counts)}; {join_en(en)} {receive} "
         f"({' and '.join(amounts)}), and {name_en(giver)} hands up the most "
         f"({_signed(giver['net_transfer_100m'])}).",
+    )
+
+
+FAR_FROM_RULE = 1.5
+"""An answer that moves more than this many times what the statutory rule moves between
+units is said to, plainly: a director must see how far it departs from the law."""
+
+
+def far_from_rule_sentence(allocation: Allocation) -> Line | None:
+    """Say so when the answer moves much more money between units than the rule does,
+    and what a planner can do about it; None otherwise."""
+    moved = allocation.totals["moved_100m"]
+    rule = allocation.totals["rule_moved_100m"]
+    if rule <= 0 or moved <= FAR_FROM_RULE * rule:
+        return None
+    times = f"{moved / rule:.1f}"
+    return (
+        f"注意：本方案单位间调剂{yi(moved)}元，是法定规则（{yi(rule)}元）的{times}倍。"
+        "如需更接近法定规则，可设置规则偏离上限（max_rule_deviation）或最低返还比例"
+        "（min_return_share），或参照均衡前沿的拐点。",
+        f"Note: this answer moves {yi(moved)} between units, {times} times what the statutory "
+        f"rule moves ({yi(rule)}). To stay nearer the rule, set a rule band "
+        "(max_rule_deviation) or a minimum return share (min_return_share), or take the "
+        "frontier's knee.",
     )
 
 
