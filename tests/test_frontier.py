@@ -47,7 +47,7 @@ def assert_frontier_holds(allocation: Allocation) -> None:
 
 def test_the_samples_frontier_rises_from_the_rule_to_the_run() -> None:
     data = read_workbook(SAMPLE)
-    allocation = solve_scenario(data, data.scenarios[0], 11)
+    allocation = solve_scenario(data, data.scenario("free_maximin"), 11)
     assert allocation.frontier is not None
     points = allocation.frontier.points
     assert len(points) == 11
@@ -96,7 +96,8 @@ def test_caf_run_writes_the_frontier_and_names_the_knee(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, result = tmp_path / "a.xlsx", tmp_path / "a.json"
-    assert main(["run", str(SAMPLE), "-o", str(out), "--json", str(result)]) == 0
+    argv = ["run", str(SAMPLE), "-o", str(out), "--json", str(result)]
+    assert main([*argv, "--scenario", "free_maximin"]) == 0
     frontier = json.loads(result.read_text(encoding="utf-8"))["frontier"]
     assert len(frontier) == 11
     assert list(frontier[0]) == list(FrontierPoint.__dataclass_fields__)
@@ -114,7 +115,7 @@ def test_the_workbook_has_a_frontier_sheet_with_its_chart() -> None:
     from model.export.allocation import SHEETS, allocation_workbook, sheet_names
 
     data = read_workbook(SAMPLE)
-    allocation = solve_scenario(data, data.scenarios[0], 11)
+    allocation = solve_scenario(data, data.scenario("free_maximin"), 11)
     book = allocation_workbook(allocation)
     assert book.sheetnames == list(sheet_names(allocation))
     assert book.sheetnames[:4] == [*SHEETS[:3], "frontier"]
@@ -143,9 +144,9 @@ def test_an_answer_far_from_the_rule_says_so_plainly() -> None:
     from model.analysis.narrative import far_from_rule_sentence
 
     data = read_workbook(SAMPLE)
-    free = solve_scenario(data, data.scenarios[0])
+    free = solve_scenario(data, data.scenario("free_maximin"))
     zh, en = far_from_rule_sentence(free) or ("", "")
     assert "是法定规则（1,769.80亿元）的3.5倍" in zh
     assert en.startswith("Note: this answer moves 6,278.62亿 between units, 3.5 times")
-    banded = solve_scenario(data, data.scenario("band_20"))
-    assert far_from_rule_sentence(banded) is None
+    for name in ("base", "band_20"):  # ±50% moves 1.25 times the rule; ±20% less
+        assert far_from_rule_sentence(solve_scenario(data, data.scenario(name))) is None

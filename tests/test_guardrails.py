@@ -152,9 +152,11 @@ def test_a_minimum_above_the_maximum_is_a_located_input_error(tmp_path: Path) ->
 def test_a_guardrail_is_swept_like_any_parameter(tmp_path: Path) -> None:
     out, result = tmp_path / "cmp.xlsx", tmp_path / "cmp.json"
     argv = ["compare", str(SAMPLE), "-o", str(out), "--json", str(result)]
-    assert main([*argv, "--sweep", "min_return_share=0.3,0.6"]) == 0
+    sweeps = ["--sweep", "max_rule_deviation=blank", "--sweep", "min_return_share=0.3,0.6"]
+    assert main([*argv, *sweeps]) == 0
     scenarios = json.loads(result.read_text(encoding="utf-8"))["scenarios"]
     assert [s["parameters"]["min_return_share"] for s in scenarios] == [None, 0.3, 0.6]
+    assert [s["parameters"]["max_rule_deviation"] for s in scenarios] == [0.5, None, None]
     for scenario in scenarios[1:]:
         share = scenario["parameters"]["min_return_share"]
         for row in scenario["provinces"]:

@@ -17,6 +17,7 @@ import pytest
 from model.errors import InputError, Problem
 from model.schema import PROVINCE_FIELDS
 from model.workbook.reader import FundData, read_workbook
+from model.workbook.scenarios import Parameters
 from tests.workbooks import WORKED_EXAMPLE
 
 KEYS = [f.key for f in PROVINCE_FIELDS]
@@ -399,3 +400,15 @@ def test_every_message_reads_chinese_first(tmp_path: Path) -> None:
     for problem in problems(save(book(rows), tmp_path)):
         line = str(problem)
         assert line.index(problem.what_zh) < line.index(problem.what)
+
+
+def test_blank_written_as_a_value_clears_an_optional_setting_only() -> None:
+    from model.workbook.scenarios import apply_overrides, sweep_scenarios
+
+    base = Parameters(year=2020, contribution_ratio=0.04, max_rule_deviation=0.5)
+    cleared = apply_overrides(base, {"max_rule_deviation": "blank", "min_return_share": "无"}, "x")
+    assert cleared.max_rule_deviation is None and cleared.min_return_share is None
+    names = [s.name for s in sweep_scenarios(base, ["max_rule_deviation=0.2,blank"])]
+    assert names == ["base", "max_rule_deviation=0.2", "max_rule_deviation=blank"]
+    with pytest.raises(InputError):  # a ratio has no "none"
+        apply_overrides(base, {"contribution_ratio": "blank"}, "x")

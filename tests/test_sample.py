@@ -109,7 +109,7 @@ def test_every_column_is_filled(units: pd.DataFrame) -> None:
 def test_the_parameters_and_scenarios(data: FundData) -> None:
     p = data.parameters
     assert (p.year, p.contribution_ratio, p.wage_base_share) == (2020, 0.04, 0.9)
-    assert (p.reserve_months_floor, p.objective, p.max_rule_deviation) == (0, "maximin", None)
+    assert (p.reserve_months_floor, p.objective, p.max_rule_deviation) == (0, "maximin", 0.5)
     assert p.central_subsidy_budget_100m > 0
     by_name = {s.name: s.parameters for s in data.scenarios}
     assert by_name["ratio_4.5"].contribution_ratio == 0.045
@@ -117,6 +117,7 @@ def test_the_parameters_and_scenarios(data: FundData) -> None:
     assert by_name["reserve_3m"].reserve_months_floor == 3
     assert by_name["rule_only"].max_rule_deviation == 0
     assert by_name["rule_only"].contribution_ratio == 0.04  # blank cells inherit
+    assert by_name["free_maximin"].max_rule_deviation is None  # "blank" written: no band
 
 
 def test_the_fund_is_the_published_7398_23(rule: RuleAllocation) -> None:
@@ -223,7 +224,7 @@ def test_the_workbook_layout() -> None:
         assert all(isinstance(row[0], str) for row in rows[1:])
         parameters = dict(list(workbook["parameters"].iter_rows(values_only=True))[1:])
         assert "max_rule_deviation" in parameters
-        assert parameters["max_rule_deviation"] is None
+        assert parameters["max_rule_deviation"] == 0.5
         sources = list(workbook["sources"].iter_rows(values_only=True))
     finally:
         workbook.close()

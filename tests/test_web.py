@@ -445,9 +445,14 @@ def test_the_samples_page_has_no_subsidy_sentence_and_the_rule_split(
     # Roles, not signs, colour the net transfers: a few 亿 either way read as even.
     transfer = chart_config(client.get(f"/runs/{run_id}").text, "chart-transfer")
     colours = transfer["data"]["datasets"][0]["backgroundColor"]
-    assert colours.count(charts.EVEN_COLOUR) == 0  # optimised: no unit within ±5亿
+    values = transfer["data"]["datasets"][0]["data"]
+    even = [abs(v) <= 5 for v in values]
+    assert [c == charts.EVEN_COLOUR for c in colours] == even  # within ±5亿: even
     contributor, beneficiary = ROLES["contributor"].name, ROLES["beneficiary"].name
-    assert text.count(contributor) == 23 and text.count(beneficiary) == 9
+    # The allocation table names each unit's role as the chart colours it (per-unit roles
+    # of a degenerate LP are not pinned, only that the two surfaces agree).
+    assert text.count(contributor) == sum(v < -5 for v in values)
+    assert text.count(beneficiary) == sum(v > 5 for v in values)
 
 
 def test_band_20_page_says_why_a_deficit_sits_beside_full_payment(
@@ -707,7 +712,7 @@ def test_chart_js_is_served_locally_at_the_pinned_version(client: httpx.Client) 
 def test_the_result_page_shows_the_frontier_and_its_knee(
     client: httpx.Client, web_sample: Path
 ) -> None:
-    run_id = run_id_of(post_run(client, web_sample))
+    run_id = run_id_of(post_run(client, web_sample, scenario="free_maximin"))
     html_text = client.get(f"/runs/{run_id}").text
     config = chart_config(html_text, "chart-frontier")
     frontier, run, rule = config["data"]["datasets"]

@@ -49,6 +49,15 @@ def normalise_text(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
+BLANK_WORDS: frozenset[str] = frozenset({"blank", "none", "空", "留空", "无"})
+"""Written where a blank cell would inherit (a scenario, ``--sweep``, the web form), these
+mean "blank" itself: no band, no guardrail. Only fields whose blank means "none" take them."""
+
+
+def _says_blank(text: str) -> bool:
+    return normalise_text(text).strip().casefold() in BLANK_WORDS
+
+
 def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and normalise_text(value).strip() == "")
 
@@ -79,6 +88,8 @@ def coerce_cell(field: Field, raw: object) -> tuple[Any, Fault | None]:
         )
     if isinstance(raw, str):
         raw = normalise_text(raw)
+    if isinstance(raw, str) and _says_blank(raw) and not field.required and field.default is None:
+        return None, None
     if blank(raw):
         if field.required:
             return None, Fault(
