@@ -115,14 +115,19 @@ def _point(coeffs: Coefficients, solution: FrontierSolution) -> FrontierPoint:
     )
 
 
+KNEE_RISE = 1.5
+"""A knee is named only where a month for the worst-off unit costs at least half as much
+again after the point as before it; a gently curving frontier has no knee worth naming."""
+
+
 def _knee(shell: Frontier) -> int | None:
     """The point where the price of a month for the worst-off unit rises most: the largest
-    ratio of the slope after a point to the slope before it."""
-    best, knee = 1.0, None
+    ratio of the slope after a point to the slope before it, if at least ``KNEE_RISE``."""
+    best, knee = KNEE_RISE, None
     for index in range(1, len(shell.points) - 1):
         before, after = shell.slope(index - 1), shell.slope(index)
         if before is None or after is None or before <= 1e-9:
             continue
-        if after / before > best:
+        if after / before >= best:
             best, knee = after / before, index
     return knee
