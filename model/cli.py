@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from model.analysis.comparison import Comparison
     from model.analysis.results import Allocation
+    from model.workbook.reader import FundData
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -165,7 +166,27 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     )
     for line in warning_lines(data.source.warnings):
         print(line, file=out)
+    for line in collection_rate_lines(data):
+        print(line, file=out)
     return EXIT_OK
+
+
+def collection_rate_lines(data: FundData) -> list[str]:
+    """Each unit's effective collection rate (contribution income / contribution base) and
+    the national one, so a planner can choose ``standard_contribution_rate`` (usually a
+    little under the national rate)."""
+    from model.lp.rule import contribution_base
+
+    base = contribution_base(data.units, data.parameters)
+    income = data.units["contribution_income_100m"].to_numpy(dtype=float)
+    national = float(income.sum() / base.sum())
+    rates = sorted(zip(income / base, data.units["name_zh"], strict=True))
+    listed = ", ".join(f"{name} {rate:.1%}" for rate, name in rates)
+    return [
+        f"征缴率 Effective collection rate (contribution income / contribution base): "
+        f"national {national:.1%}",
+        f"  by unit, lowest first: {listed}",
+    ]
 
 
 def warning_lines(warnings: Sequence[Problem]) -> list[str]:
@@ -311,6 +332,7 @@ def summary_lines(allocation: Allocation) -> list[str]:
         deficit_sentence,
         far_from_rule_sentence,
         headline_counts,
+        incentive_sentence,
         knee_sentence,
         plural,
     )
@@ -354,6 +376,12 @@ def summary_lines(allocation: Allocation) -> list[str]:
         lines.append(
             f"{f['unfunded_gap_100m'].en.upper()} {_money(t['unfunded_gap_100m'])}"
             + (
+                f" (the units' own responsibility {_money(t['own_gap_100m'])}, left by the "
+                f"fund {_money(t['fund_gap_100m'])})"
+                if "own_gap_100m" in t
+                else ""
+            )
+            + (
                 f": {_names(gaps, 'unfunded_gap_100m', signed=False, limit=len(gaps))}."
                 if len(gaps)
                 else ", below round-off in every unit."
@@ -370,7 +398,7 @@ def summary_lines(allocation: Allocation) -> list[str]:
             for state, label in STATES.items()
         )
         lines.append(f"{EQUITY_METRICS[metric].en}: {values}.")
-    for sentence in (far_from_rule_sentence(a), knee_sentence(a)):
+    for sentence in (incentive_sentence(a), far_from_rule_sentence(a), knee_sentence(a)):
         if sentence is not None:
             lines.append(sentence[1])
     return lines

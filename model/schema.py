@@ -395,6 +395,21 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected_zh="小数，如 0.5；留空表示不设",
         help="Guardrail: every unit gets back at least this share of what it hands up.",
     ),
+    Field(
+        "standard_contribution_rate",
+        "标准征缴率",
+        "Standard contribution rate",
+        required=False,
+        default=None,
+        minimum=0,
+        maximum=1,
+        fraction=True,
+        expected="a fraction of the contribution base such as 0.12, or blank for off",
+        expected_zh="缴费基数的比例，如 0.12；留空表示不启用",
+        help="Incentive mode: the LP sees each unit collecting at least this share of its "
+        "contribution base; a unit collecting less covers its own shortfall (caf check "
+        "reports every unit's effective rate).",
+    ),
 )
 
 CEILINGS: dict[str, float] = {"亿元": 1e6, "万人": 1e5, "元": 1e7}

@@ -40,6 +40,7 @@ PARAMETER_KEYS = {
     "max_rule_deviation",
     "central_subsidy_budget_100m",
     "min_return_share",
+    "standard_contribution_rate",
 }
 
 

@@ -162,7 +162,8 @@ def test_run_unknown_scenario_returns_2(
             "bogus=1",
             '--set bogus=1: unknown parameter key "bogus" — use one of year, contribution_ratio, '
             "wage_base_share, reserve_months_floor, objective, max_rule_deviation, "
-            "central_subsidy_budget_100m, min_return_share",
+            "central_subsidy_budget_100m, min_return_share, "
+            "standard_contribution_rate",
         ),
         (
             "contribution_ratio=4",
@@ -222,7 +223,8 @@ def test_run_good_set_is_applied(
             "bogus=1,2",
             '--sweep bogus=1,2: unknown parameter key "bogus" — use one of year, '
             "contribution_ratio, wage_base_share, reserve_months_floor, objective, "
-            "max_rule_deviation, central_subsidy_budget_100m, min_return_share",
+            "max_rule_deviation, central_subsidy_budget_100m, min_return_share, "
+            "standard_contribution_rate",
         ),
         (
             "contribution_ratio=",

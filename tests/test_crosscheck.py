@@ -68,6 +68,10 @@ def derive(units: pd.DataFrame, p: Parameters) -> Reference:
         + units["planned_central_subsidy_100m"].to_numpy(float)
         - expenditure
     )
+    if p.standard_contribution_rate is not None:  # incentive mode: count the standard
+        base = p.wage_base_share * wage * covered * 1e4 / 1e8
+        income = units["contribution_income_100m"].to_numpy(float)
+        before = before + np.maximum(0.0, p.standard_contribution_rate * base - income)
     floor = np.minimum(opening, 0) + p.reserve_months_floor * expenditure / 12
     if p.max_rule_deviation is None:
         lower, upper = np.zeros_like(rule), np.full_like(rule, fund)
@@ -246,6 +250,21 @@ def guarded(
             record["max_transfer_100m"] = round(max(1.5 * reference.rule[p], least + 1.0), 2)
         out.append(record)
     return out, params
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_project_reaches_the_reference_optimum_in_incentive_mode(seed: int) -> None:
+    rng = np.random.default_rng(3000 + seed)
+    objective = ("maximin", "range", "mad", "maximin")[seed]
+    records, params = random_instance(rng, objective, None, 0.0)
+    rates = [
+        r["contribution_income_100m"]
+        / (0.9 * r["avg_wage_yuan"] * r["insured_employees_10k"] / 1e4)
+        for r in records
+    ]
+    standard = float(np.median(rates))  # about half the units fall short of it
+    params = dataclasses.replace(params, standard_contribution_rate=standard)
+    check_against_reference(records, params)
 
 
 @pytest.mark.parametrize("seed", range(6))

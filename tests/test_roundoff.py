@@ -275,13 +275,16 @@ def test_caf_check_lists_every_warning_after_valid(warned: FundData) -> None:
     lines = text.splitlines()
     assert "valid — 32 units, year 2020, 6 scenarios" in lines[0]
     assert lines[1] == "请核对 / Please check:"
-    assert lines[2:] == [f"  {w}" for w in WARNINGS]
+    assert lines[2:4] == [f"  {w}" for w in WARNINGS]
+    assert lines[4].startswith("征缴率 Effective collection rate")  # then the rates
     assert lines[2].startswith("  provinces!L14: 支出为52000")
 
 
 def test_caf_check_says_nothing_more_without_warnings(sample: FundData) -> None:
     code, text = terminal(["check", str(SAMPLE)])
-    assert code == 0 and "Please check" not in text and len(text.splitlines()) == 1
+    lines = text.splitlines()
+    assert code == 0 and "Please check" not in text
+    assert len(lines) == 3 and lines[1].startswith("征缴率 Effective collection rate")
 
 
 def test_caf_run_and_compare_show_the_warnings_before_the_summary(

@@ -39,6 +39,7 @@ B_OVERRIDES: dict[str, Any] = {
     "reserve_months_floor": 3.0,
     "central_subsidy_budget_100m": 50.0,
     "min_return_share": 0.3,
+    "standard_contribution_rate": 0.12,
 }
 
 

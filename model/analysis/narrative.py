@@ -166,6 +166,7 @@ def summary_sentences(allocation: Allocation) -> list[Line]:
         far_from_rule_sentence(allocation),
         _rule_roles_sentence(allocation),
         _subsidy_sentence(allocation),
+        incentive_sentence(allocation),
         _imbalance_sentence(allocation),
         knee_sentence(allocation),
     ]
@@ -192,6 +193,43 @@ def _status_sentence(allocation: Allocation) -> Line:
         f"无法保证全额发放：{join_zh(zh)}仍有{yi(total)}元养老金缺口。",
         f"Full payment cannot be guaranteed: an unfunded gap of {yi(total)} remains in "
         f"{join_en(en)}.",
+    )
+
+
+def incentive_sentence(allocation: Allocation) -> Line | None:
+    """In incentive mode: which units collect below the standard, what their own finance
+    commits, and the gap that is their own responsibility, apart from the fund's."""
+    rate = allocation.parameters.standard_contribution_rate
+    if rate is None:
+        return None
+    table = allocation.table
+    short = table[table["collection_shortfall_100m"] > 0]
+    standard = f"{rate:.1%}"
+    if short.empty:
+        return (
+            f"激励相容模式：所有单位的征缴率均不低于标准征缴率{standard}。",
+            f"Incentive mode: every unit collects at least the standard rate of {standard}.",
+        )
+    t = allocation.totals
+    zh, en = unit_names(short.sort_values("collection_shortfall_100m", ascending=False))
+    owners = table[table["own_gap_100m"] > 0]
+    own_zh, own_en = unit_names(owners)
+    line_zh = (
+        f"激励相容模式：{join_zh(zh)}的征缴低于标准征缴率{standard}，差额共"
+        f"{yi(t['collection_shortfall_100m'])}元，不由调剂基金或中央财政弥补；其自身财政承担"
+        f"{yi(t['committed_local_100m'])}元"
+    )
+    line_en = (
+        f"Incentive mode: {join_en(en)} collect below the standard rate of {standard}, "
+        f"{yi(t['collection_shortfall_100m'])} short in all, which neither the fund nor central "
+        f"finance makes up; their own finance commits {yi(t['committed_local_100m'])}"
+    )
+    if owners.empty:
+        return line_zh + "。", line_en + "."
+    return (
+        line_zh + f"，{join_zh(own_zh)}尚余{yi(t['own_gap_100m'])}元缺口，由其自身负责。",
+        line_en + f", and {join_en(own_en)} are left {yi(t['own_gap_100m'])} short, their own "
+        "responsibility.",
     )
 
 

@@ -6,6 +6,7 @@ computed here once, so the three never disagree.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,10 @@ COMPUTED_MONEY: tuple[str, ...] = (
     "band_lower_100m",
     "band_upper_100m",
     "rule_shortfall_100m",
+    "collection_shortfall_100m",
+    "committed_local_100m",
+    "own_gap_100m",
+    "fund_gap_100m",
 )
 """The per-unit money columns the model computes (亿元): each is exactly 0 or at least
 ``Allocation.round_off`` in size. The planner's own figures (expenditure, opening balance,
@@ -205,11 +210,20 @@ def extract(
     local = clean(outcome.values["local_subsidy"], threshold)
     central = clean(outcome.values["central_subsidy"], threshold)
     closing = coeffs.held + transfer + local + central
-    has_gap = outcome.level(LEVEL_GAP).objective > threshold
-    shortfall = np.maximum(0.0, coeffs.floor - closing)
-    gap = shortfall if has_gap else np.zeros_like(shortfall)
-    rule_closing = coeffs.held + coeffs.rule_allocation
+    fund_has_gap = outcome.level(LEVEL_GAP).objective > threshold
+    short = np.maximum(0.0, coeffs.floor - closing)
+    gap = short if fund_has_gap else np.zeros_like(short)
     n = len(transfer)
+    # Incentive mode (docs/formulation.md §3): the LP counted each unit as collecting the
+    # standard; its own finance covers the difference from what the LP left of its cap,
+    # and what it cannot cover is its own gap, kept apart from the gap the fund left.
+    collection = coeffs.shortfall if len(coeffs.shortfall) == n else np.zeros(n)
+    committed = clean(np.minimum(collection, np.maximum(coeffs.local_cap - local, 0.0)), threshold)
+    own_gap = clean(collection - committed, threshold)
+    has_gap = fund_has_gap or float(own_gap.sum()) > threshold
+    real = dataclasses.replace(coeffs, before=coeffs.before - collection)
+    closing = closing - collection + committed
+    rule_closing = real.held + coeffs.rule_allocation
     lower_by = coeffs.lower_by if len(coeffs.lower_by) == n else np.full(n, FREE, dtype=object)
     upper_by = coeffs.upper_by if len(coeffs.upper_by) == n else np.full(n, FUND, dtype=object)
     at_lower = (lower_by != FREE) & (transfer <= coeffs.lower + threshold)
@@ -222,16 +236,20 @@ def extract(
         "rule_net_transfer_100m": coeffs.rule_allocation - coeffs.contribution,
         "allocation_100m": transfer,
         "net_transfer_100m": transfer - coeffs.contribution,
-        "local_subsidy_100m": local,
+        "local_subsidy_100m": local + committed,
         "central_subsidy_100m": central,
-        "unfunded_gap_100m": gap,
-        "before_balance_100m": coeffs.before,
+        "unfunded_gap_100m": gap + own_gap,
+        "before_balance_100m": real.before,
         "rule_closing_balance_100m": rule_closing,
         "closing_balance_100m": closing,
         "floor_100m": coeffs.floor,
         "band_lower_100m": coeffs.lower,
         "band_upper_100m": coeffs.upper,
         "rule_shortfall_100m": np.maximum(0.0, coeffs.floor - rule_closing),
+        "collection_shortfall_100m": collection,
+        "committed_local_100m": committed,
+        "own_gap_100m": own_gap,
+        "fund_gap_100m": gap,
     }
     reported = {
         key: clean(np.asarray(money[key], dtype=float), threshold) for key in COMPUTED_MONEY
@@ -264,7 +282,7 @@ def extract(
             "transfer_lower_by": lower_by,
             "transfer_upper_by": upper_by,
             "transfer_dual": transfer_dual,
-            "at_floor": closing + gap <= coeffs.floor + threshold,
+            "at_floor": closing + gap + own_gap <= coeffs.floor + threshold,
             "role": roles(reported["net_transfer_100m"]),
             "rule_role": roles(reported["rule_net_transfer_100m"]),
             "input_row": (
@@ -286,6 +304,14 @@ def extract(
         "rule_moved_100m": float(np.clip(rule_net, 0, None).sum()),
         "rule_shortfall_100m": float(reported["rule_shortfall_100m"].sum()),
     }
+    if parameters.standard_contribution_rate is not None:
+        for key in (
+            "collection_shortfall_100m",
+            "committed_local_100m",
+            "own_gap_100m",
+            "fund_gap_100m",
+        ):
+            totals[key] = float(reported[key].sum())
     central_binding = (
         coeffs.central_budget > 0
         and totals["central_subsidy_100m"] >= coeffs.central_budget - threshold
@@ -298,7 +324,7 @@ def extract(
         totals=totals,
         equity=_equity(
             units,
-            coeffs,
+            real,
             rule,
             reported["allocation_100m"],
             reported["local_subsidy_100m"],

@@ -22,7 +22,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from model.lp.guardrails import transfer_bounds
-from model.lp.rule import RuleAllocation, statutory_allocation
+from model.lp.rule import RuleAllocation, collection_shortfall, statutory_allocation
 from model.schema import MONTHS_PER_YEAR
 from model.workbook.scenarios import Parameters
 
@@ -55,6 +55,9 @@ class Coefficients:
         min_local_share: the least local share of any extra subsidy.
         lower, upper: the bounds on transfers: the tightest of the rule band and the
             guardrails (``guardrails.transfer_bounds``); (0, fund) when transfers are free.
+        shortfall: in incentive mode, how far each unit's contribution income falls short
+            of the standard (``rule.collection_shortfall``); ``before`` already counts it
+            as collected, so the LP's data do not depend on collecting less.
         lower_by, upper_by: what sets each bound, per unit (``band``,
             ``min_return_share``, ``min_transfer``, ``max_transfer``, ``free``, ``fund``).
         fund: Σ contribution.
@@ -75,6 +78,7 @@ class Coefficients:
     central_budget: float
     lower_by: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     upper_by: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    shortfall: np.ndarray = field(default_factory=lambda: np.array([], dtype=float))
 
     @property
     def held(self) -> np.ndarray:
@@ -126,11 +130,13 @@ def coefficients(
     contribution = rule.contribution_100m.to_numpy(dtype=float)
     rule_allocation = rule.allocation_100m.to_numpy(dtype=float)
     bounds = transfer_bounds(units, parameters, contribution, rule_allocation, rule.fund_100m)
+    shortfall = collection_shortfall(units, parameters)
     result = Coefficients(
         codes=tuple(str(c) for c in units.index),
         contribution=contribution,
         rule_allocation=rule_allocation,
-        before=_before(units),
+        # Incentive mode: the LP sees every unit collecting at least the standard.
+        before=_before(units) + shortfall,
         floor=_floor(units, parameters),
         expenditure=units["expenditure_100m"].to_numpy(dtype=float),
         local_cap=units["local_subsidy_cap_100m"].to_numpy(dtype=float),
@@ -141,6 +147,7 @@ def coefficients(
         central_budget=parameters.central_subsidy_budget_100m,
         lower_by=bounds.lower_by,
         upper_by=bounds.upper_by,
+        shortfall=shortfall,
     )
     _check_finite(result)
     return result

@@ -61,6 +61,26 @@ def _contributions(units: pd.DataFrame, parameters: Parameters, covered: np.ndar
     return parameters.contribution_ratio * parameters.wage_base_share * wage_bill_100m
 
 
+def contribution_base(units: pd.DataFrame, parameters: Parameters) -> np.ndarray:
+    """``wage_base_share × avg_wage × covered × 1e4 / 1e8`` (亿元): the wage base the
+    contribution ratio applies to, and the denominator of a unit's effective collection
+    rate."""
+    ratio_one = Parameters(
+        year=parameters.year, contribution_ratio=1.0, wage_base_share=parameters.wage_base_share
+    )
+    return _contributions(units, ratio_one, _covered(units))
+
+
+def collection_shortfall(units: pd.DataFrame, parameters: Parameters) -> np.ndarray:
+    """``max(0, s × base − contribution_income)`` per unit under a standard contribution
+    rate ``s`` (docs/formulation.md §3, incentive mode); zeros when the mode is off."""
+    rate = parameters.standard_contribution_rate
+    if rate is None:
+        return np.zeros(len(units))
+    income = units["contribution_income_100m"].to_numpy(dtype=float)
+    return np.maximum(0.0, rate * contribution_base(units, parameters) - income)
+
+
 def statutory_allocation(units: pd.DataFrame, parameters: Parameters) -> RuleAllocation:
     """Apply the statutory formula of docs/formulation.md §2 to every unit.
 

@@ -31,6 +31,7 @@ class Parameters:
     max_rule_deviation: float | None = None
     central_subsidy_budget_100m: float = 0.0
     min_return_share: float | None = None
+    standard_contribution_rate: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain mapping, in data-dictionary order."""
