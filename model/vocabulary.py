@@ -113,6 +113,11 @@ FIGURES: dict[str, Label] = {
     "fund_100m": Label("调剂基金规模", "Fund size", YI),
     "moved_100m": Label("省际调剂资金", "Moved between units", YI),
     "rule_moved_100m": Label("法定省际调剂资金", "Moved between units, statutory rule", YI),
+    # incentive mode: a unit's collection shortfall and who bears it
+    "collection_shortfall_100m": Label("征缴不足", "Collection shortfall", YI),
+    "committed_local_100m": Label("自身财政承担", "Committed by own finance", YI),
+    "own_gap_100m": Label("自身责任缺口", "Own-responsibility gap", YI),
+    "fund_gap_100m": Label("基金未弥补缺口", "Gap the fund left", YI),
     "total_subsidy_100m": Label("追加财政补助合计", "Total extra subsidy", YI),
     "net_contributors": Label("净上解单位", "Net contributors", UNITS),
     "net_beneficiaries": Label("净受益单位", "Net beneficiaries", UNITS),

@@ -99,3 +99,34 @@ def test_a_sample_run_in_incentive_mode_keeps_the_two_gaps_apart() -> None:
         t["committed_local_100m"] + t["own_gap_100m"]
     )
     assert set(a.table.index[a.table["collection_shortfall_100m"] > 0]) == {"11", "33", "35", "44"}
+
+
+def test_the_workbook_keeps_the_two_gaps_apart_unit_by_unit() -> None:
+    from pathlib import Path
+
+    from model.analysis.runner import solve_scenario
+    from model.export.allocation import INCENTIVE_COLUMNS, allocation_workbook
+    from model.workbook.reader import read_workbook
+    from model.workbook.scenarios import Scenario
+
+    data = read_workbook(Path(__file__).resolve().parent.parent / "inputs" / "sample_2020.xlsx")
+    params = data.parameters.with_overrides({"standard_contribution_rate": 0.13})
+    a = solve_scenario(data, Scenario("incentive", params))
+    sheet = allocation_workbook(a)["allocation"]
+    header = [c.value for c in sheet[1]]
+    keys = [c.key for c in INCENTIVE_COLUMNS]
+    at = {
+        key: header.index(next(h for h in header if h and h.startswith(label)))
+        for key, label in (
+            ("collection_shortfall_100m", "征缴不足"),
+            ("committed_local_100m", "自身财政承担"),
+            ("own_gap_100m", "自身责任缺口"),
+            ("fund_gap_100m", "基金未弥补缺口"),
+        )
+    }
+    assert list(at) == keys
+    code_col = header.index(next(h for h in header if h and h.startswith("代码")))
+    for row in sheet.iter_rows(min_row=2, values_only=True):
+        code = str(row[code_col])
+        for key, col in at.items():
+            assert (row[col] or 0.0) == pytest.approx(a.table.loc[code, key], abs=1e-9)

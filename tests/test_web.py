@@ -23,7 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from model.errors import InputError
-from model.vocabulary import ROLES
+from model.vocabulary import FIGURES, ROLES
 from model.web import charts, forms, server
 from model.web.app import create_app
 from model.web.security import session_value
@@ -722,3 +722,13 @@ def test_the_result_page_shows_the_frontier_and_its_knee(
     moved = [point["y"] for point in frontier["data"]]
     assert moved[-1] == pytest.approx(6278.62, abs=0.01)
     assert "The knee of the equity frontier: beyond" in page_text(client, run_id)
+
+
+def test_incentive_mode_shows_each_units_shortfall_and_own_gap(
+    client: httpx.Client, web_sample: Path
+) -> None:
+    run_id = run_id_of(post_run(client, web_sample, standard_contribution_rate="0.13"))
+    text = page_text(client, run_id)
+    for key in ("collection_shortfall_100m", "committed_local_100m", "own_gap_100m"):
+        assert FIGURES[key].zh in text
+    assert "Incentive mode: Guangdong, Beijing, Fujian and Zhejiang collect below" in text

@@ -331,13 +331,34 @@ def _summary_sentences(sheet: Grid, a: Allocation, row: int, width: float) -> in
     return row + 1
 
 
+INCENTIVE_COLUMNS: tuple[Column, ...] = tuple(
+    _money(key, 14.0)
+    for key in (
+        "collection_shortfall_100m",
+        "committed_local_100m",
+        "own_gap_100m",
+        "fund_gap_100m",
+    )
+)
+"""Appended in incentive mode: each unit's shortfall against the standard, what its own
+finance commits, its own gap, and the gap the fund left, kept apart."""
+
+
+def allocation_columns(a: Allocation) -> tuple[Column, ...]:
+    """The allocation sheet's columns: the incentive columns follow in incentive mode."""
+    if a.parameters.standard_contribution_rate is None:
+        return ALLOCATION_COLUMNS
+    return (*ALLOCATION_COLUMNS, *INCENTIVE_COLUMNS)
+
+
 def _allocation(sheet: Grid, a: Allocation) -> None:
     """One row per unit, statutory and optimised side by side, coloured by role."""
-    sheet.table_header(*column_labels(ALLOCATION_COLUMNS), frozen="C2")
+    columns = allocation_columns(a)
+    sheet.table_header(*column_labels(columns), frozen="C2")
     frame = a.table.assign(role=narrative.role_labels(a))
     roles = narrative.unit_roles(a)
-    keys = [c.key for c in ALLOCATION_COLUMNS]
-    fmts = [c.number_format for c in ALLOCATION_COLUMNS]
+    keys = [c.key for c in columns]
+    fmts = [c.number_format for c in columns]
     rows = zip(roles.to_numpy(), frame[keys].itertuples(index=False), strict=True)
     for row, (role, values) in enumerate(rows, start=2):
         sheet.put_row(row, values, fmts, fill=ROLE_FILLS.get(role))

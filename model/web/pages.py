@@ -29,6 +29,13 @@ RESULT_COLUMNS: tuple[str, ...] = tuple(
 )
 """The per-unit figures of the result page's table, in order; headed by
 ``vocabulary.FIGURES``."""
+INCENTIVE_COLUMNS: tuple[str, ...] = (
+    "collection_shortfall_100m",
+    "committed_local_100m",
+    "own_gap_100m",
+    "fund_gap_100m",
+)
+"""Shown after them in incentive mode, as the workbook's allocation sheet does."""
 TILES: tuple[str, ...] = (
     "fund_100m",
     "moved_100m",
@@ -79,6 +86,9 @@ def warnings(source: Source) -> list[dict[str, str]]:
 def run_page(allocation: Allocation) -> dict[str, Any]:
     """Everything the result page shows for one allocation."""
     table = allocation.table
+    columns = list(RESULT_COLUMNS)
+    if allocation.parameters.standard_contribution_rate is not None:
+        columns += list(INCENTIVE_COLUMNS)
     rows = []
     for code, row in table.iterrows():
         record = {
@@ -88,7 +98,7 @@ def run_page(allocation: Allocation) -> dict[str, Any]:
             "region": str(row["region"]),
             "role": str(row["role"]),
         }
-        record.update({key: plain(row[key]) for key in RESULT_COLUMNS})
+        record.update({key: plain(row[key]) for key in columns})
         rows.append(record)
     equity = [
         {
@@ -111,6 +121,7 @@ def run_page(allocation: Allocation) -> dict[str, Any]:
         "totals": {k: plain(v) for k, v in allocation.totals.items()},
         "solver": allocation.solver,
         "rows": rows,
+        "columns": columns,
         "equity": equity,
         "frontier": _frontier(allocation),
     }

@@ -69,7 +69,7 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
         meta=meta,
         data=data,
         values=forms.form_values(data["parameters"]),
-        columns=[(key, FIGURES[key].text) for key in RESULT_COLUMNS],
+        columns=[(key, FIGURES[key].text) for key in data.get("columns", RESULT_COLUMNS)],
         tiles=TILES,
         overridden={key for key, _ in data["overrides"]},
         transfer_chart=charts.transfer_chart(rows),
