@@ -130,3 +130,21 @@ def test_the_workbook_keeps_the_two_gaps_apart_unit_by_unit() -> None:
         code = str(row[code_col])
         for key, col in at.items():
             assert (row[col] or 0.0) == pytest.approx(a.table.loc[code, key], abs=1e-9)
+
+
+def test_an_own_gap_is_closed_only_by_the_unit_or_a_lower_standard() -> None:
+    """Each listed change is re-solved: it must close B's own gap (10亿 in the hand case)."""
+    from model.analysis import diagnostics
+
+    a = solve(hand_units(), standard_contribution_rate=0.2)
+    lines = [en for _, en in diagnostics.gap_lines(a)]
+    assert any("own responsibility of units collecting below the standard" in x for x in lines)
+    assert not any("central subsidy budget" in x and "would close" in x for x in lines[2:])
+    raised_cap = hand_units()
+    raised_cap[1]["local_subsidy_cap_100m"] = 60.0  # as listed: 50 → 60
+    assert solve(raised_cap, standard_contribution_rate=0.2).totals["own_gap_100m"] == 0
+    more = hand_units()
+    more[1]["contribution_income_100m"] += 10.0  # as listed: +10
+    assert solve(more, standard_contribution_rate=0.2).totals["own_gap_100m"] == 0
+    lower = solve(hand_units(), standard_contribution_rate=0.19)
+    assert lower.totals["own_gap_100m"] == 0  # 0.19 × 1,000 − 140 = 50, all committed

@@ -356,6 +356,15 @@ def gap_lines(allocation: Allocation) -> list[Line]:
 def _all_gaps_central(allocation: Allocation, total: float) -> Line:
     budget = allocation.parameters.central_subsidy_budget_100m
     zh, en = _parameter_ref(allocation, "central_subsidy_budget_100m")
+    own = allocation.totals.get("own_gap_100m", 0.0)
+    if own > 0:
+        return (
+            f"仅提高{zh}不能一次弥补全部缺口：其中{yi(own)}元是征缴低于标准的单位的自身责任缺口，"
+            "中央财政不予弥补。",
+            f"Raising {en} alone cannot close every gap: {yi(own)} of it is the own "
+            "responsibility of units collecting below the standard, which central money does "
+            "not make up.",
+        )
     gaps = allocation.gap_table()
     matched = [
         row for _, row in gaps.iterrows() if central_headroom(row) < float(row["unfunded_gap_100m"])
@@ -401,6 +410,9 @@ def _unit_gap_lines(allocation: Allocation, row: pd.Series) -> list[Line]:
     gap = float(row["unfunded_gap_100m"])
     zh_name, en_name = str(row["name_zh"]), name_en(row)
     code = str(row["code"])
+    own = float(row.get("own_gap_100m", 0.0) or 0.0)
+    if own > 0 and float(row.get("fund_gap_100m", 0.0) or 0.0) == 0:
+        return _own_gap_lines(allocation, row, own)
     return [
         (
             f"{zh_name}（代码{code}）缺口{yi(gap)}元，以下任一改动即可弥补：",
@@ -408,6 +420,36 @@ def _unit_gap_lines(allocation: Allocation, row: pd.Series) -> list[Line]:
         ),
         *_gap_province_inputs(allocation, row, gap),
         *_gap_parameters(allocation, row, gap),
+    ]
+
+
+def _own_gap_lines(allocation: Allocation, row: pd.Series, own: float) -> list[Line]:
+    """A gap that is the unit's own responsibility (incentive mode): neither the fund nor
+    central finance closes it, only the unit's own collection or finance, or a lower
+    standard."""
+    zh_name, en_name, code = str(row["name_zh"]), name_en(row), str(row["code"])
+    cap = float(row["local_subsidy_cap_100m"])
+    cap_zh, cap_en = _province_ref(allocation, "local_subsidy_cap_100m", row)
+    income_zh, income_en = _province_ref(allocation, "contribution_income_100m", row)
+    rate_zh, rate_en = _parameter_ref(allocation, "standard_contribution_rate")
+    return [
+        (
+            f"{zh_name}（代码{code}）自身责任缺口{yi(own)}元（征缴低于标准），以下任一改动即可弥补：",
+            f"{en_name} (code {code}) is {yi(own)} short on its own account (it collects below "
+            "the standard); any one of these would close it:",
+        ),
+        (
+            f"· 将{cap_zh}由{yi(cap)}提高到{yi(_up(cap + own))}；",
+            f"· raise {cap_en} from {yi(cap)} to {yi(_up(cap + own))};",
+        ),
+        (
+            f"· 或将{income_zh}增加{yi(_up(own))}；",
+            f"· or raise {income_en} by {yi(_up(own))};",
+        ),
+        (
+            f"· 或降低{rate_zh}（适用于所有单位）。",
+            f"· or lower {rate_en} (for every unit).",
+        ),
     ]
 
 
