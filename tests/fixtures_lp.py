@@ -221,3 +221,25 @@ def scaled(records: list[dict[str, Any]], k: float) -> list[dict[str, Any]]:
                 new[key] = new[key] * k
         out.append(new)
     return out
+
+
+def recomputed_levels(allocation: Allocation) -> dict[str, float]:
+    """Each level's objective evaluated on the reported per-unit figures, to check that a
+    (non-unique) per-unit answer attains the levels the solver reported."""
+    t = allocation.table
+    months = t["months_optimized"].to_numpy()
+    objective = allocation.parameters.objective
+    if objective == "maximin":
+        imbalance = -months.min()
+    elif objective == "range":
+        imbalance = months.max() - months.min()
+    else:
+        national = 12 * t["closing_balance_100m"].sum() / t["expenditure_100m"].sum()
+        imbalance = float(np.abs(months - national).mean())
+    return {
+        "unfunded_gap": float(t["unfunded_gap_100m"].sum()),
+        "fiscal_subsidy": float((t["local_subsidy_100m"] + t["central_subsidy_100m"]).sum()),
+        "central_subsidy": float(t["central_subsidy_100m"].sum()),
+        "imbalance": float(imbalance),
+        "rule_distance": float((t["allocation_100m"] - t["rule_allocation_100m"]).abs().sum()),
+    }

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from model.analysis.results import Allocation
@@ -34,6 +33,7 @@ from model.analysis.runner import solve_scenario
 from model.lp.solve import negligible
 from model.workbook.reader import FundData, read_workbook
 from model.workbook.scenarios import Parameters
+from tests.fixtures_lp import recomputed_levels
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inputs" / "sample_2020.xlsx"
@@ -80,27 +80,6 @@ def golden_record(allocation: Allocation) -> dict[str, Any]:
             state: {name: metric.value for name, metric in allocation.equity[state].items()}
             for state in DATA_STATES
         },
-    }
-
-
-def recomputed_levels(allocation: Allocation) -> dict[str, float]:
-    """Each level's objective evaluated on the reported per-unit figures."""
-    t = allocation.table
-    months = t["months_optimized"].to_numpy()
-    objective = allocation.parameters.objective
-    if objective == "maximin":
-        imbalance = -months.min()
-    elif objective == "range":
-        imbalance = months.max() - months.min()
-    else:
-        national = 12 * t["closing_balance_100m"].sum() / t["expenditure_100m"].sum()
-        imbalance = float(np.abs(months - national).mean())
-    return {
-        "unfunded_gap": float(t["unfunded_gap_100m"].sum()),
-        "fiscal_subsidy": float((t["local_subsidy_100m"] + t["central_subsidy_100m"]).sum()),
-        "central_subsidy": float(t["central_subsidy_100m"].sum()),
-        "imbalance": float(imbalance),
-        "rule_distance": float((t["allocation_100m"] - t["rule_allocation_100m"]).abs().sum()),
     }
 
 

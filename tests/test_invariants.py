@@ -29,6 +29,7 @@ from tests.fixtures_lp import (
     instances,
     level_values,
     money_scale,
+    recomputed_levels,
     scaled,
     solve_instance,
 )
@@ -76,26 +77,6 @@ def assert_feasible(a: Allocation, records: list[dict[str, Any]], params: Parame
     assert sorted(a.gap_units) == sorted(c for c, v in zip(t.index, gap, strict=True) if v > 0)
 
 
-def recomputed_levels(a: Allocation, objective: str) -> dict[str, float]:
-    """Each level's objective evaluated on the reported per-unit decisions."""
-    t = a.table
-    months = t["months_optimized"].to_numpy()
-    if objective == "maximin":
-        imbalance = -months.min()
-    elif objective == "range":
-        imbalance = months.max() - months.min()
-    else:
-        national = 12 * t["closing_balance_100m"].sum() / t["expenditure_100m"].sum()
-        imbalance = float(np.abs(months - national).mean())
-    return {
-        "unfunded_gap": t["unfunded_gap_100m"].sum(),
-        "fiscal_subsidy": (t["local_subsidy_100m"] + t["central_subsidy_100m"]).sum(),
-        "central_subsidy": t["central_subsidy_100m"].sum(),
-        "imbalance": imbalance,
-        "rule_distance": (t["allocation_100m"] - t["rule_allocation_100m"]).abs().sum(),
-    }
-
-
 def assert_attains_levels(a: Allocation, records: list[dict[str, Any]], objective: str) -> None:
     """The final decisions attain every level's optimum: f_k* − ε ≤ f_k(x) ≤ f_k* + tol_k + ε.
 
@@ -107,7 +88,7 @@ def assert_attains_levels(a: Allocation, records: list[dict[str, Any]], objectiv
     eps_money = 1e-6 * scale
     smallest = min(r["expenditure_100m"] for r in records)
     eps_months = 12 * eps_money / smallest
-    got = recomputed_levels(a, objective)
+    got = recomputed_levels(a)
     for level in a.levels:
         eps = eps_months if level.name == "imbalance" else eps_money
         value = got[level.name]
