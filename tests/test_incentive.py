@@ -148,3 +148,9 @@ def test_an_own_gap_is_closed_only_by_the_unit_or_a_lower_standard() -> None:
     assert solve(more, standard_contribution_rate=0.2).totals["own_gap_100m"] == 0
     lower = solve(hand_units(), standard_contribution_rate=0.19)
     assert lower.totals["own_gap_100m"] == 0  # 0.19 × 1,000 − 140 = 50, all committed
+
+
+def test_a_unit_whose_commitment_uses_up_its_cap_is_at_its_cap() -> None:
+    a = solve(hand_units(), standard_contribution_rate=0.2)  # B commits all 50 of its cap
+    assert bool(a.table.loc["B", "at_local_cap"])
+    assert a.table.loc["B", "local_subsidy_100m"] == pytest.approx(50, abs=1e-6)

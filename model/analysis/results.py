@@ -274,7 +274,9 @@ def extract(
             "months_rule": MONTHS_PER_YEAR * reported["rule_closing_balance_100m"] / exp,
             "months_optimized": MONTHS_PER_YEAR * reported["closing_balance_100m"] / exp,
             "full_payment_dual": np.asarray(outcome.full_payment_dual, dtype=float) + 0.0,
-            "at_local_cap": (coeffs.local_cap > 0) & (local >= coeffs.local_cap - threshold),
+            # In incentive mode a unit's own commitment draws on the same cap.
+            "at_local_cap": (coeffs.local_cap > 0)
+            & (local + committed >= coeffs.local_cap - threshold),
             "at_band_lower": at_lower & (lower_by == BAND),
             "at_band_upper": at_upper & (upper_by == BAND),
             "at_transfer_lower": at_lower,
