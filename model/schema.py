@@ -44,6 +44,39 @@ so handing up more than a fifth of the wage base is not a policy but a typo (1 f
 or 0.4 for 0.04). The published ratios run from 3% (2018) to 4.5% (2021)."""
 MONTHS_PER_YEAR = 12.0
 
+GROWTH_SHEET = "growth"
+PROJECTION_SHEET = "projection"
+RATIO_PATH_SHEET = "ratio_path"
+
+GROWTH_DRIVERS: tuple[str, ...] = (
+    "wage_growth",
+    "insured_growth",
+    "retiree_growth",
+    "benefit_growth",
+)
+"""The four annual growth rates that carry a unit's figures from year to year (the plan)."""
+
+GROWTH_MAX = 0.5
+"""The largest annual growth (or fall) accepted: 50% a year is already far outside any
+province's history, and 3 or 5 typed for 3% or 5% is then read as the percentage slip it is."""
+
+GROWTH_DRIVER_LABELS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("wage_growth", "工资增长率", "Wage growth", "0.05", "the average wage"),
+    (
+        "insured_growth",
+        "参保职工增长率",
+        "Insured growth",
+        "-0.005",
+        "insured employees and enterprise employment",
+    ),
+    ("retiree_growth", "离退休人数增长率", "Retiree growth", "0.03", "retirees"),
+    ("benefit_growth", "人均待遇增长率", "Benefit growth", "0.03", "the pension per retiree"),
+)
+"""key, Chinese, English, an example rate, and what grows at it."""
+
+PLAN_HORIZON_MAX = 60
+"""The most years a plan may cover: a horizon beyond two generations is not a plan."""
+
 
 @dataclass(frozen=True)
 class Field:
@@ -410,6 +443,80 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         "contribution base; a unit collecting less covers its own shortfall (caf check "
         "reports every unit's effective rate).",
     ),
+    Field(
+        "plan_end_year",
+        "规划末年",
+        "Plan end year",
+        kind="integer",
+        required=False,
+        default=None,
+        minimum=1990,
+        maximum=2100,
+        expected="a whole year at or after the base year, such as 2035, or blank for no plan",
+        expected_zh="不早于基年的整数年份，如 2035；留空表示不做多年规划",
+        help="Multi-year plan: the last year of the horizon (caf plan); blank means no plan.",
+    ),
+    *(
+        Field(
+            key,
+            zh,
+            en,
+            required=False,
+            default=0.0,
+            minimum=-GROWTH_MAX,
+            maximum=GROWTH_MAX,
+            fraction=True,
+            expected=f"an annual rate as a fraction such as {example} (for "
+            f"{float(example) * 100:g}%), between -{GROWTH_MAX:g} and {GROWTH_MAX:g}",
+            expected_zh=f"以小数表示的年增长率，如 {example}（即 {float(example) * 100:g}%），"
+            f"介于 -{GROWTH_MAX:g} 与 {GROWTH_MAX:g} 之间",
+            help=f"Multi-year plan: national default annual growth of {what}; the growth "
+            "sheet may set it per unit.",
+        )
+        for key, zh, en, example, what in GROWTH_DRIVER_LABELS
+    ),
+    Field(
+        "optimize_ratio_path",
+        "优化上解比例路径",
+        "Optimise the ratio path",
+        kind="choice",
+        required=False,
+        default="no",
+        choices=("no", "yes"),
+        aliases=(("否", "no"), ("是", "yes")),
+        expected="yes or no",
+        expected_zh="yes（是）或 no（否）",
+        help="Multi-year plan: yes lets caf choose the gentlest rising ratio path that keeps "
+        "every unit paying (bounded by ratio_max and ratio_step_max); no follows ratio_path.",
+    ),
+    Field(
+        "ratio_max",
+        "上解比例上限",
+        "Ratio ceiling",
+        required=False,
+        default=None,
+        minimum=0,
+        maximum=CONTRIBUTION_RATIO_MAX,
+        positive=True,
+        fraction=True,
+        expected="a fraction such as 0.06, at most 0.2",
+        expected_zh="小数，如 0.06，不超过 0.2",
+        help="Optimised ratio path: the highest ratio any year may reach.",
+    ),
+    Field(
+        "ratio_step_max",
+        "上解比例年增幅上限",
+        "Largest yearly ratio rise",
+        required=False,
+        default=None,
+        minimum=0,
+        maximum=CONTRIBUTION_RATIO_MAX,
+        fraction=True,
+        expected="a fraction such as 0.005 (half a point a year), at most 0.2",
+        expected_zh="小数，如 0.005（每年提高半个百分点），不超过 0.2",
+        help="Optimised ratio path: the most the ratio may rise from one year to the next "
+        "(it never falls).",
+    ),
 )
 
 CEILINGS: dict[str, float] = {"亿元": 1e6, "万人": 1e5, "元": 1e7}
@@ -432,6 +539,14 @@ PROVINCE_FIELDS = tuple(_with_ceiling(f) for f in PROVINCE_FIELDS)
 PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in PARAMETER_FIELDS)
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
+PLAN_PARAMETER_KEYS: tuple[str, ...] = (
+    "plan_end_year",
+    *GROWTH_DRIVERS,
+    "optimize_ratio_path",
+    "ratio_max",
+    "ratio_step_max",
+)
+"""The parameters only a multi-year plan reads; a single-year run ignores them."""
 
 ACCEPT_UNUSUAL = Field(
     "accept_unusual_figures",

@@ -41,6 +41,14 @@ PARAMETER_KEYS = {
     "central_subsidy_budget_100m",
     "min_return_share",
     "standard_contribution_rate",
+    "plan_end_year",
+    "wage_growth",
+    "insured_growth",
+    "retiree_growth",
+    "benefit_growth",
+    "optimize_ratio_path",
+    "ratio_max",
+    "ratio_step_max",
 }
 
 

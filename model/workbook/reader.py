@@ -40,6 +40,7 @@ from model.workbook.archive import inspect_archive
 from model.workbook.cells import Uncached, blank, coerce_cell, column_letter, text_of
 from model.workbook.plausibility import check_plausibility
 from model.workbook.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
+from model.workbook.horizon import Horizon
 from model.workbook.sheets import Marks, SheetInfo, list_sheets, sheet_marks
 
 
@@ -79,12 +80,15 @@ class FundData:
         parameters: the base policy from the ``parameters`` sheet.
         scenarios: the base scenario followed by each row of the ``scenarios`` sheet.
         source: the file's name and SHA-256.
+        horizon: the multi-year plan's sheets (``growth``, ``projection``,
+            ``ratio_path``); empty when the workbook has none.
     """
 
     units: pd.DataFrame
     parameters: Parameters
     scenarios: tuple[Scenario, ...]
     source: Source
+    horizon: Horizon = dataclasses.field(default_factory=Horizon)
 
     def scenario(self, name: str) -> Scenario:
         """The scenario called ``name``.

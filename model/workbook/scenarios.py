@@ -32,6 +32,19 @@ class Parameters:
     central_subsidy_budget_100m: float = 0.0
     min_return_share: float | None = None
     standard_contribution_rate: float | None = None
+    plan_end_year: int | None = None
+    wage_growth: float = 0.0
+    insured_growth: float = 0.0
+    retiree_growth: float = 0.0
+    benefit_growth: float = 0.0
+    optimize_ratio_path: str = "no"
+    ratio_max: float | None = None
+    ratio_step_max: float | None = None
+
+    @property
+    def optimizes_ratio_path(self) -> bool:
+        """Whether the plan chooses the ratio path (``optimize_ratio_path = yes``)."""
+        return self.optimize_ratio_path == "yes"
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain mapping, in data-dictionary order."""
