@@ -123,8 +123,28 @@ FIGURES: dict[str, Label] = {
     "net_beneficiaries": Label("净受益单位", "Net beneficiaries", UNITS),
     "roughly_even": Label("基本持平单位", "Roughly even", UNITS),
     "per_retiree_yuan": Label("全国人均拨付额", "Statutory amount per retiree", "元"),
+    # the multi-year plan
+    "year": Label("年度", "Year"),
+    "contribution_ratio": Label("上解比例", "Contribution ratio"),
+    "expenditure_100m": Label("基金支出", "Expenditure", YI),
+    "before_balance_100m": Label("调剂前年末结余", "Closing balance before adjustment", YI),
+    "rule_balance_100m": Label("法定规则年末结余", "Closing balance, statutory rule", YI),
+    "national_closing_100m": Label("全国年末结余（规划）", "National closing balance, plan", YI),
+    "national_before_100m": Label(
+        "全国年末结余（不增加补助）", "National closing balance, no extra subsidy", YI
+    ),
+    "national_current_balance_100m": Label("全国当期收支差", "National current balance", YI),
+    "national_months": Label("全国储备月数", "National reserve months", MONTHS),
+    "lowest_months": Label("最低储备月数", "Lowest reserve months", MONTHS),
+    "units_with_gap": Label("存在缺口的单位", "Units with a gap", UNITS),
+    "depletion_year_before": Label("耗尽年份（调剂前）", "Depletion year, before adjustment"),
+    "depletion_year_rule": Label("耗尽年份（法定规则）", "Depletion year, statutory rule"),
+    "depletion_year_plan": Label("无法足额发放年份（规划）", "First year short, plan"),
 }
 """Every figure shown per unit or in total, by its key in the results and the JSON."""
+
+NEVER = Label("规划期内不会", "never")
+"""A depletion year that does not come within the horizon."""
 
 RESERVE_MONTHS = Label("储备月数", "Reserve months", MONTHS)
 FRONTIER = Label("前沿", "Frontier")
@@ -218,6 +238,11 @@ LEVEL_MEANINGS: dict[str, str] = {
     "fiscal_subsidy": "Σ extra local + central subsidy l + g (亿元), minimised",
     "central_subsidy": "Σ extra central subsidy g (亿元), minimised",
     "rule_distance": "Σ |transfer − statutory allocation| (亿元), minimised",
+    "gap_timing": "Σ over years of the emergency money drawn so far, Σ (T − t) u_t (亿元), "
+    "minimised: the gap falls in the year it happens",
+    "subsidy_timing": "Σ over years of the subsidy drawn so far, Σ (T − t)(l + g)_t (亿元), "
+    "minimised: subsidy is paid when needed",
+    "ratio_path": "Σ over years of the contribution ratio, minimised: the gentlest path",
 }
 """What each lexicographic level's objective value measures, for ``run_info``."""
 

@@ -27,7 +27,7 @@ import model.vocabulary as vocabulary
 from model.analysis import comparison, quarterly, results
 from model.cli import main
 from model.export.allocation import ALLOCATION_COLUMNS, QUARTERLY_COLUMNS
-from model.lp import formulation
+from model.lp import formulation, plan
 from model.schema import OBJECTIVES
 from model.vocabulary import (
     EQUITY_METRICS,
@@ -319,7 +319,10 @@ def test_the_vocabulary_names_every_key_the_model_reports() -> None:
     assert tuple(STATES) == results.STATES
     assert {results.STATUS_FULL, results.STATUS_GAP} == set(STATUSES) == set(SHORT_STATUSES)
     assert {results.CONTRIBUTOR, results.BENEFICIARY, results.EVEN} == set(ROLES)
-    assert set(vocabulary.LEVEL_MEANINGS) | {formulation.LEVEL_EQUITY} == set(formulation.LEVELS)
+    plan_levels = set(plan.plan_levels(optimised=True, years=2))
+    assert set(vocabulary.LEVEL_MEANINGS) | {formulation.LEVEL_EQUITY} == (
+        set(formulation.LEVELS) | plan_levels
+    )
     assert set(vocabulary.IMBALANCE_MEANINGS) == set(OBJECTIVES)
     reported = {
         *results.PROVINCE_JSON_KEYS,
@@ -337,7 +340,8 @@ def test_the_vocabulary_names_every_key_the_model_reports() -> None:
         ("unfunded_gap_100m", "未弥补缺口 Unfunded gap (亿元)"),
         ("gini_optimized", "人均资源基尼系数 Gini of resources per retiree · 优化后 Optimised"),
         ("months_min_rule", "最低储备月数 Lowest reserve months (月) · 法定规则 Statutory rule"),
-        ("contribution_ratio", "contribution_ratio"),
+        ("contribution_ratio", "上解比例 Contribution ratio"),
+        ("wage_growth", "wage_growth"),
     ],
 )
 def test_kpi_labels(key: str, expected: str) -> None:

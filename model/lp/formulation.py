@@ -14,6 +14,7 @@ year end before any transfer or subsidy, so ``closing_p = K_p + a_p + l_p + g_p`
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ LEVEL_RULE = "rule_distance"
 LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY, LEVEL_RULE)
 """The lexicographic levels in order. What each one measures, in words, is
 ``model.vocabulary.level_meaning``: the solver names the levels, the vocabulary says them."""
+
+DECISIONS: tuple[str, ...] = ("transfer", "local_subsidy", "central_subsidy", "unfunded_gap")
+"""The variables whose values a solve returns."""
 
 UNBOUNDED = math.inf
 """Right-hand side of a level row that is not yet holding an optimum, so the rows stay in
@@ -89,6 +93,15 @@ class Coefficients:
     def money_scale(self) -> float:
         """A size of the money in the model, for tolerances that scale with the data."""
         return float(max(1.0, np.abs(self.expenditure).sum()))
+
+    def same_matrix(self, other: Coefficients) -> bool:
+        """Whether ``other`` fits the same built LP: the units, the expenditure (in the
+        months rows) and the local shares (in the local-share rows) are in the matrix."""
+        return (
+            other.codes == self.codes
+            and np.array_equal(other.expenditure, self.expenditure)
+            and np.array_equal(other.min_local_share, self.min_local_share)
+        )
 
 
 def before_adjustment(units: pd.DataFrame) -> pd.Series:
@@ -184,6 +197,9 @@ def build_model(coeffs: Coefficients, objective: str) -> pyo.ConcreteModel:
     m.SHARED = pyo.Set(initialize=[p for p in range(n) if coeffs.min_local_share[p] > 0])
     m.LEVELS = pyo.Set(initialize=LEVELS, ordered=True)
     m.objective_kind = objective
+    m.decisions = DECISIONS
+    m.unitless_levels = (LEVEL_EQUITY,)
+    m.scenario_bounds_of = functools.partial(scenario_bounds, objective=objective)
 
     m.need = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
     m.held = pyo.Param(m.UNITS, mutable=True, initialize=0.0)

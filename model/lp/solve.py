@@ -20,7 +20,9 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -34,7 +36,7 @@ from model.lp.formulation import (
     LEVEL_SUBSIDY,
     LEVELS,
     Coefficients,
-    scenario_bounds,
+    ScenarioBounds,
 )
 from model.lp.matrix import LinearForm, NotLinear, linear_form
 
@@ -72,8 +74,6 @@ LARGE_MODEL_COLUMNS = 5000
 with crossover: at 2,850 units that is 2.5× faster than dual simplex warm-started from the
 previous level, whose basis suits the new objective poorly. Smaller models re-solve from the
 previous level's basis by simplex, which costs a few iterations."""
-
-DECISIONS: tuple[str, ...] = ("transfer", "local_subsidy", "central_subsidy", "unfunded_gap")
 
 
 class SolverFailure(RuntimeError):
@@ -186,12 +186,15 @@ class LexicographicSolver:
     def __init__(self, model: pyo.ConcreteModel) -> None:
         self.model = model
         self.objective_kind: str = model.objective_kind
-        self._built: Coefficients = model.coefficients
+        self._built: Any = model.coefficients
         self.coefficients = self._built
+        self.levels: tuple[str, ...] = tuple(model.LEVELS)
+        self._unitless: tuple[str, ...] = model.unitless_levels
+        self._bounds_of: Callable[[Any], ScenarioBounds] = model.scenario_bounds_of
         n_variables = sum(1 for _ in model.component_data_objects(pyo.Var, descend_into=True))
         constraints = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))
         try:
-            compiled = linear_form(model, {k: model.level_objective[k] for k in LEVELS})
+            compiled = linear_form(model, {k: model.level_objective[k] for k in self.levels})
         except NotLinear as error:
             raise SolverFailure(f"the model cannot go to HiGHS: {error}") from error
         columns = {id(v): j for j, v in enumerate(compiled.columns)}
@@ -213,7 +216,7 @@ class LexicographicSolver:
 
         # Level rows ``f_k ≤ level_optimum``: loaded free; solve moves their upper bounds,
         # less the row's constant.
-        self._level_rows = {k: rows[id(model.level_bound[k])] for k in LEVELS}
+        self._level_rows = {k: rows[id(model.level_bound[k])] for k in self.levels}
         self._level_row_index = np.array(list(self._level_rows.values()), dtype=np.int32)
         self._level_row_constant = {
             k: float(compiled.row_constant[i]) for k, i in self._level_rows.items()
@@ -221,7 +224,7 @@ class LexicographicSolver:
         row_lower[self._level_row_index] = -math.inf
         row_upper[self._level_row_index] = math.inf
 
-        expected = scenario_bounds(self._built, self.objective_kind)
+        expected = self._bounds_of(self._built)
         self._column_families = list(expected.columns)
         self._row_families = list(expected.rows)
         column_parts = {name: indices(name, columns) for name in self._column_families}
@@ -263,9 +266,12 @@ class LexicographicSolver:
         self.large = n_columns >= LARGE_MODEL_COLUMNS
         if self.large:
             self._highs.setOptionValue("solver", "ipm")
-        self._columns = {name: indices(name, columns) for name in DECISIONS}
-        self._full_payment_rows = indices("full_payment", rows)
-        self._fund_row = rows[id(model.fund_balance)]
+        self._columns = {name: indices(name, columns) for name in model.decisions}
+        # Duals in policy terms are a single year's: a plan's rows are per year and unit.
+        self._reads_duals = not model.fund_balance.is_indexed()
+        if self._reads_duals:
+            self._full_payment_rows = indices("full_payment", rows)
+            self._fund_row = rows[id(model.fund_balance)]
         self._all_columns = np.arange(n_columns, dtype=np.int32)
 
     @property
@@ -304,14 +310,9 @@ class LexicographicSolver:
                 shares differ, and those are in the matrix).
             SolverFailure: HiGHS refused a bound.
         """
-        built = self._built
-        if not (
-            coeffs.codes == built.codes
-            and np.array_equal(coeffs.expenditure, built.expenditure)
-            and np.array_equal(coeffs.min_local_share, built.min_local_share)
-        ):
+        if not self._built.same_matrix(coeffs):
             raise ValueError("these coefficients are of another dataset than the built model")
-        bounds = scenario_bounds(coeffs, self.objective_kind)
+        bounds = self._bounds_of(coeffs)
         highs = self._highs
         statuses = [
             highs.changeColsBounds(
@@ -420,7 +421,7 @@ class LexicographicSolver:
         fund_dual = 0.0
         transfer_dual: tuple[float, ...] = ()
         dual_level = LEVEL_SUBSIDY
-        for name in LEVELS:
+        for name in self.levels:
             if self.large:
                 highs.clearSolver()
             highs.changeColsCost(self._n_columns, self._all_columns, self.costs[name])
@@ -434,12 +435,12 @@ class LexicographicSolver:
                     "model is elastic, so this is a solver or data-scale problem"
                 )
             value = float(highs.getInfo().objective_function_value) + self.cost_offsets[name]
-            size = max(1.0, abs(value)) if name == LEVEL_EQUITY else scale
+            size = max(1.0, abs(value)) if name in self._unitless else scale
             tolerance = RELATIVE_TOLERANCE * size + ABSOLUTE_TOLERANCE
             outcomes.append(LevelOutcome(name, value, "optimal", seconds, tolerance))
             if name == LEVEL_GAP and value > negligible(scale):
                 dual_level = LEVEL_GAP
-            if name == dual_level:
+            if name == dual_level and self._reads_duals:
                 row_dual = np.asarray(highs.getSolution().row_dual, dtype=float)
                 duals = tuple(float(d) + 0.0 for d in row_dual[self._full_payment_rows])
                 fund_dual = -float(row_dual[self._fund_row]) + 0.0
