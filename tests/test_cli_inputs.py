@@ -163,7 +163,8 @@ def test_run_unknown_scenario_returns_2(
             '--set bogus=1: unknown parameter key "bogus" — use one of year, contribution_ratio, '
             "wage_base_share, reserve_months_floor, objective, max_rule_deviation, "
             "central_subsidy_budget_100m, min_return_share, "
-            "standard_contribution_rate",
+            "standard_contribution_rate, plan_end_year, wage_growth, insured_growth, "
+            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max",
         ),
         (
             "contribution_ratio=4",
@@ -224,7 +225,8 @@ def test_run_good_set_is_applied(
             '--sweep bogus=1,2: unknown parameter key "bogus" — use one of year, '
             "contribution_ratio, wage_base_share, reserve_months_floor, objective, "
             "max_rule_deviation, central_subsidy_budget_100m, min_return_share, "
-            "standard_contribution_rate",
+            "standard_contribution_rate, plan_end_year, wage_growth, insured_growth, "
+            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max",
         ),
         (
             "contribution_ratio=",

@@ -10,12 +10,15 @@ import pytest
 from model.schema import (
     ACCEPT_UNUSUAL,
     CONTRIBUTION_RATIO_MAX,
+    GROWTH_DRIVERS,
+    GROWTH_MAX,
     PARAMETER_FIELDS,
     PROVINCE_FIELDS,
     Field,
     header_aliases,
     normalise_header,
 )
+from model.workbook.plan_fields import SHEET_FIELDS
 
 INPUTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "inputs.md"
 
@@ -40,7 +43,12 @@ def _readme_table(name: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "fields"), [("provinces", PROVINCE_FIELDS), ("parameters", PARAMETER_FIELDS)]
+    ("name", "fields"),
+    [
+        ("provinces", PROVINCE_FIELDS),
+        ("parameters", PARAMETER_FIELDS),
+        *SHEET_FIELDS.items(),
+    ],
 )
 def test_readme_input_table_matches_schema(name: str, fields: tuple[Field, ...]) -> None:
     assert _readme_table(name) == [_row(f) for f in fields]
@@ -66,21 +74,48 @@ def test_every_spelling_of_a_header_maps_to_its_key() -> None:
 
 
 def test_labels_are_unique() -> None:
-    for fields in (PROVINCE_FIELDS, PARAMETER_FIELDS):
+    for fields in (PROVINCE_FIELDS, PARAMETER_FIELDS, *SHEET_FIELDS.values()):
         labels = [normalise_header(f.label) for f in fields]
         assert len(set(labels)) == len(labels)
 
 
+RATIOS = ("contribution_ratio", "ratio_max", "ratio_step_max")
+"""The contribution ratio and the bounds of an optimised ratio path."""
+
+
 def test_fractions_are_bounded_by_one() -> None:
-    """Every share lies in 0..1; the contribution ratio is held tighter, at 0.2, since a
-    ratio above the pension contribution rate itself is a typo, not a policy."""
+    """Every share lies in 0..1; a contribution ratio (and the ceiling and yearly step of an
+    optimised path) is held tighter, at 0.2, since a ratio above the pension contribution
+    rate itself is a typo, not a policy; an annual growth rate may fall as well as rise, by
+    at most GROWTH_MAX, so that 3 typed for 3% is read as the percentage slip it is."""
     for field in PROVINCE_FIELDS + PARAMETER_FIELDS:
-        if field.fraction:
-            expected = CONTRIBUTION_RATIO_MAX if field.key == "contribution_ratio" else 1
-            assert field.maximum == expected
-            assert field.minimum == 0
+        if not field.fraction:
+            continue
+        if field.key in GROWTH_DRIVERS:
+            assert (field.minimum, field.maximum) == (-GROWTH_MAX, GROWTH_MAX), field.key
+        elif field.key in RATIOS:
+            assert (field.minimum, field.maximum) == (0, CONTRIBUTION_RATIO_MAX), field.key
+        else:
+            assert (field.minimum, field.maximum) == (0, 1), field.key
+
+
+def test_every_fraction_is_bounded_by_a_rule() -> None:
+    """The rules above cover the four growth drivers and the three ratios, all fractions."""
+    by_key = {f.key: f for f in PARAMETER_FIELDS}
+    assert all(by_key[key].fraction for key in (*GROWTH_DRIVERS, *RATIOS))
+    assert GROWTH_MAX < 1  # 1% typed as 1 must fall outside the bound
 
 
 def test_every_field_says_what_it_expects_in_both_languages() -> None:
-    for field in (*PROVINCE_FIELDS, *PARAMETER_FIELDS, ACCEPT_UNUSUAL):
+    plan = [f for fields in SHEET_FIELDS.values() for f in fields]
+    for field in (*PROVINCE_FIELDS, *PARAMETER_FIELDS, ACCEPT_UNUSUAL, *plan):
         assert field.expected and field.expected_zh, field.key
+
+
+def test_a_plan_sheet_column_reads_blank_as_not_given() -> None:
+    """In growth and projection a blank is the national default or the growth model,
+    never the provinces sheet's default (0 would stop a unit's growth)."""
+    for name in ("growth", "projection"):
+        for field in SHEET_FIELDS[name]:
+            if field.key not in ("code", "year"):
+                assert (field.required, field.default) == (False, None), (name, field.key)

@@ -31,16 +31,23 @@ from model.schema import (
     PROVINCES_SHEET,
     SCENARIO_NAME_HEADER,
     SCENARIOS_SHEET,
-    Field,
     header_aliases,
     is_ignored_header,
     normalise_header,
 )
 from model.workbook.archive import inspect_archive
 from model.workbook.cells import Uncached, blank, coerce_cell, column_letter, text_of
+from model.workbook.headers import Cell, read_headers
+from model.workbook.horizon import Horizon, plan_problems
+from model.workbook.plan_fields import PLAN_SHEETS
+from model.workbook.plan_sheets import (
+    Window,
+    growth_warnings,
+    read_horizon,
+    unused_plan_warnings,
+)
 from model.workbook.plausibility import check_plausibility
 from model.workbook.scenarios import BASE_SCENARIO, Parameters, Scenario, apply_overrides
-from model.workbook.horizon import Horizon
 from model.workbook.sheets import Marks, SheetInfo, list_sheets, sheet_marks
 
 
@@ -175,7 +182,12 @@ def _declared_sheets(path: Path, name: str) -> tuple[SheetInfo, ...]:
         ) from None
 
 
-_KNOWN_SHEETS = (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET)
+_KNOWN_SHEETS = (PROVINCES_SHEET, PARAMETERS_SHEET, SCENARIOS_SHEET, *PLAN_SHEETS)
+_OPTIONAL_USE: dict[str, tuple[str, str]] = {
+    SCENARIOS_SHEET: ("to run its scenarios", "如需运行其中的情景"),
+    **{key: ("to use it in the multi-year plan", "如需在多年规划中使用") for key in PLAN_SHEETS},
+}
+"""The optional sheets, and what renaming a copy of one to its name would do."""
 _COPY_SUFFIX = re.compile(r"(?:[\s_-]*(?:\(\d+\)|\d+|copy|副本|备份|旧|old|bak|backup))+$")
 _COPY_PREFIX = re.compile(r"^(?:copy of|副本)\s*")
 
@@ -213,15 +225,16 @@ def _choose_sheets(infos: tuple[SheetInfo, ...], warnings: list[Problem]) -> dic
         hint = f'"{visible[0].name}"' if visible else ""
         hint_zh = f"“{visible[0].name}”" if visible else ""
         if info is None:
-            if key == SCENARIOS_SHEET:
+            if key in _OPTIONAL_USE:
+                use, use_zh = _OPTIONAL_USE[key]
                 for copy in visible:
                     warnings.append(
                         Problem(
                             f"{copy.name}!A1",
                             f'the sheet "{copy.name}" looks like a copy of {key} and is not read',
-                            f"rename it to {key} to run its scenarios, or delete it",
+                            f"rename it to {key} {use}, or delete it",
                             f"工作表“{copy.name}”像是 {key} 的副本，未被读取",
-                            f"如需运行其中的情景，请将其重命名为 {key}；否则请删除",
+                            f"{use_zh}，请将其重命名为 {key}；否则请删除",
                         )
                     )
                 continue
@@ -301,9 +314,6 @@ def _open(path: Path, data_only: bool) -> Any:
         ) from None
 
 
-Cell = tuple[Any, str]  # (value, data_type)
-
-
 def _grid(sheet: Any) -> list[list[Cell]]:
     """The sheet's cells as rows of (value, data_type), trailing blank rows dropped."""
     rows: list[list[Cell]] = []
@@ -373,9 +383,14 @@ def _validate(
         problems,
         layout["parameters"],
     )
+    # a key the planner's sheet lacks is located where its row would be added
+    free = f"{sheets[PARAMETERS_SHEET]}!A{len(grids[PARAMETERS_SHEET]) + 1}"
+    cells = {f.key: layout["parameters"].get(f.key, free) for f in PARAMETER_FIELDS}
+    horizon = _read_plan_sheets(grids, sheets, marks, parameters, units, cells, problems, warnings)
     scenarios: list[Scenario] = []
     if parameters is not None:
         scenarios.append(Scenario(BASE_SCENARIO, parameters))
+        scenario_cells: dict[str, dict[str, str]] = {BASE_SCENARIO: {}}
         if SCENARIOS_SHEET in grids:
             scenarios += _read_scenarios(
                 grids[SCENARIOS_SHEET],
@@ -383,7 +398,11 @@ def _validate(
                 marks[SCENARIOS_SHEET],
                 parameters,
                 problems,
+                scenario_cells,
             )
+        problems += _plan_problems(scenarios, horizon, cells, scenario_cells)
+        plans = [s.parameters for s in scenarios]
+        warnings += unused_plan_warnings(grids, sheets, plans, cells["optimize_ratio_path"])
     if units is not None:  # rows whose cells failed read as blanks, which no ratio uses
         columns = layout["provinces"]
         errors, doubts = check_plausibility(units, sheets[PROVINCES_SHEET], columns)
@@ -400,7 +419,58 @@ def _validate(
         parameter_cells=tuple(sorted(layout["parameters"].items())),
         warnings=tuple(warnings),
     )
-    return FundData(units=units, parameters=parameters, scenarios=tuple(scenarios), source=source)
+    return FundData(
+        units=units,
+        parameters=parameters,
+        scenarios=tuple(scenarios),
+        source=source,
+        horizon=horizon,
+    )
+
+
+def _read_plan_sheets(
+    grids: dict[str, list[list[Cell]]],
+    sheets: dict[str, str],
+    marks: dict[str, Marks],
+    parameters: Parameters | None,
+    units: pd.DataFrame | None,
+    cells: dict[str, str],
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> Horizon:
+    """The plan's sheets, checked against the base parameters' horizon and the provinces
+    sheet's codes where those could be read; and the national growth rates' warnings."""
+    window = None
+    if parameters is not None:
+        year, end = parameters.year, parameters.plan_end_year
+        window = Window(year, end, cells["year"], cells["plan_end_year"])
+        warnings += growth_warnings(parameters, cells)
+    codes = None if units is None else set(units.index)
+    return read_horizon(grids, sheets, marks, window, codes, problems, warnings)
+
+
+def _plan_problems(
+    scenarios: list[Scenario],
+    horizon: Horizon,
+    cells: dict[str, str],
+    scenario_cells: dict[str, dict[str, str]],
+) -> list[Problem]:
+    """``horizon.plan_problems`` of every scenario that plans (has ``plan_end_year``).
+
+    A value a scenario overrides is located at its cell in the scenarios sheet, one it
+    inherits at the parameters sheet's; a problem the scenarios inherit from the base is
+    said once.
+    """
+    found: list[Problem] = []
+    for scenario in scenarios:
+        if scenario.parameters.plan_end_year is None:
+            continue
+        where = PARAMETERS_SHEET if scenario.name == BASE_SCENARIO else SCENARIOS_SHEET
+        located = {**cells, **scenario_cells.get(scenario.name, {})}
+        for problem in plan_problems(scenario.parameters, horizon, where, located):
+            if problem not in found:
+                found.append(problem)
+    return found
 
 
 def _check_marks(
@@ -474,134 +544,6 @@ def _check_marks(
 
 def _holds_data(row: list[Cell]) -> bool:
     return any(not blank(v) for v, _ in row)
-
-
-def _header_row_elsewhere(
-    grid: list[list[Cell]], sheet: str, aliases: dict[str, str], problems: list[Problem]
-) -> bool:
-    """Report headers written below row 1 (a title row above them) as one problem.
-
-    Without this, a title in row 1 reads as a dozen unknown columns and missing ones.
-    """
-
-    def recognised(row: list[Cell]) -> int:
-        return sum(
-            1
-            for v, _ in row
-            if not blank(v) and normalise_header(str(v)) in aliases and not isinstance(v, float)
-        )
-
-    wanted = min(2, len(set(aliases.values())))
-    first = recognised(grid[0]) if grid else 0
-    if first >= wanted:
-        return False
-    for index in range(1, min(len(grid), 12)):
-        if recognised(grid[index]) >= wanted and recognised(grid[index]) > first:
-            row = index + 1
-            above = "row 1" if row == 2 else f"rows 1–{row - 1}"
-            above_zh = "第 1 行" if row == 2 else f"第 1–{row - 1} 行"
-            problems.append(
-                Problem(
-                    f"{sheet}!A{row}",
-                    f"found the headers in row {row}, not in row 1",
-                    f"delete {above} so the headers are in row 1 (keep titles and notes in "
-                    "another sheet)",
-                    f"表头位于第 {row} 行，而不是第 1 行",
-                    f"请删除{above_zh}，使表头位于第 1 行（标题和说明请放在其他工作表）",
-                )
-            )
-            return True
-    return False
-
-
-def _headers(
-    grid: list[list[Cell]],
-    sheet: str,
-    fields: tuple[Field, ...],
-    problems: list[Problem],
-    marks: Marks,
-) -> dict[int, str] | None:
-    """Map column index → key from the header row.
-
-    Reports unknown and duplicate headers, headers written below row 1, and figures under
-    a blank header (a column that would otherwise be dropped without a word).
-    """
-    aliases = header_aliases(fields)
-    if _header_row_elsewhere(grid, sheet, aliases, problems):
-        return None
-    if not grid or all(blank(v) for v, _ in grid[0]):
-        problems.append(
-            Problem(
-                f"{sheet}!A1",
-                "found no header row",
-                "copy the header row from `caf template`",
-                "未找到表头行",
-                "请从 `caf template` 生成的模板复制表头行",
-            )
-        )
-        return None
-    merged = {
-        c for m in marks.merges if m.first_row == 1 for c in range(m.first_col, m.last_col + 1)
-    }
-    columns: dict[int, str] = {}
-    written: dict[str, str] = {}
-    width = max(len(row) for row in grid)
-    header_row = grid[0] + [(None, "n")] * (width - len(grid[0]))
-    for index, (value, _) in enumerate(header_row):
-        where = f"{sheet}!{column_letter(index + 1)}1"
-        if blank(value):
-            data_row = _first_data_row(grid, index)
-            if data_row is not None and index + 1 not in merged:
-                letter = column_letter(index + 1)
-                problems.append(
-                    Problem(
-                        where,
-                        f"found figures in column {letter} (first in {letter}{data_row}) "
-                        "under a blank header",
-                        "give the column a header from the template, start its header with "
-                        "'备注' or 'note' to keep it as notes, or delete the column",
-                        f"{letter} 列有数据（首见于 {letter}{data_row}），但表头为空",
-                        "请为该列填写模板中的表头；如为备注，请以“备注”或 note 开头；"
-                        "否则请删除该列",
-                    )
-                )
-            continue
-        text = text_of(value)
-        if is_ignored_header(text):
-            continue
-        key = aliases.get(normalise_header(text))
-        if key is None:
-            problems.append(
-                Problem(
-                    where,
-                    f'found the unknown column "{text}"',
-                    "rename it to one of the template's headers, or start "
-                    "it with '备注' or 'note' to keep it as a note",
-                    f"发现无法识别的列“{text}”",
-                    "请改为模板中的表头之一；如为备注，请以“备注”或 note 开头",
-                )
-            )
-        elif key in written:
-            problems.append(
-                Problem(
-                    where,
-                    f'found "{text}", a second column for {key}',
-                    f'delete one of it and "{written[key]}"',
-                    f"发现“{text}”，这是 {key} 的第二列",
-                    f"请删除它与“{written[key]}”中的一列",
-                )
-            )
-        else:
-            columns[index] = key
-            written[key] = text
-    return columns
-
-
-def _first_data_row(grid: list[list[Cell]], index: int) -> int | None:
-    for r, row in enumerate(grid[1:], start=2):
-        if index < len(row) and not blank(row[index][0]):
-            return r
-    return None
 
 
 _TOTAL_WORDS = re.compile(
@@ -681,7 +623,7 @@ def _read_provinces(
     problems: list[Problem],
     layout: dict[str, str],
 ) -> pd.DataFrame | None:
-    columns = _headers(grid, sheet, PROVINCE_FIELDS, problems, marks)
+    columns = read_headers(grid, sheet, PROVINCE_FIELDS, problems, marks)
     if columns is None:
         return None
     layout.update({key: column_letter(index + 1) for index, key in columns.items()})
@@ -800,7 +742,7 @@ def _read_parameters(
 ) -> tuple[Parameters | None, bool]:
     """The base parameters, and whether the workbook accepts unusual figures."""
     header = (PARAMETER_KEY_HEADER, PARAMETER_VALUE_HEADER)
-    columns = _headers(grid, sheet, header, problems, marks)
+    columns = read_headers(grid, sheet, header, problems, marks)
     if columns is None:
         return None, False
     by_key = {key: index for index, key in columns.items()}
@@ -891,11 +833,14 @@ def _read_scenarios(
     marks: Marks,
     base: Parameters,
     problems: list[Problem],
+    cells: dict[str, dict[str, str]],
 ) -> list[Scenario]:
+    """The scenarios of the sheet; ``cells`` gets, per scenario, key → the cell of each
+    value it overrides."""
     if not grid or all(blank(v) for row in grid for v, _ in row):
         return []
     fields = (SCENARIO_NAME_HEADER, *PARAMETER_FIELDS)
-    columns = _headers(grid, sheet, fields, problems, marks)
+    columns = read_headers(grid, sheet, fields, problems, marks)
     if columns is None or "scenario" not in columns.values():
         if columns is not None:
             problems.append(
@@ -950,19 +895,22 @@ def _read_scenarios(
             continue
         seen[name] = r
         overrides: dict[str, object] = {}
+        written: dict[str, str] = {}
         ok = True
         for index, key in columns.items():
             if key == "scenario" or index >= len(row) or blank(row[index][0]):
                 continue
             value, fault = coerce_cell(PARAMETER_BY_KEY[key], row[index][0])
+            where = f"{sheet}!{column_letter(index + 1)}{r}"
             if fault is not None:
                 ok = False
                 header = text_of(grid[0][index][0])
-                where = f"{sheet}!{column_letter(index + 1)}{r}"
                 problems.append(fault.at(where, f"in {header}", f"“{header}”列"))
             else:
                 overrides[key] = value
+                written[key] = where
         if ok:
             params = apply_overrides(base, overrides, name_where)
             scenarios.append(Scenario(name, params, tuple(overrides.items())))
+            cells[name] = written
     return scenarios
