@@ -12,7 +12,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from model.cli import main
 from model.errors import InputError
-from model.schema import OBJECTIVES, PARAMETER_FIELDS, PROVINCE_FIELDS, REGIONS
+from model.schema import (
+    GROWTH_MAX,
+    OBJECTIVES,
+    PARAMETER_FIELDS,
+    PROVINCE_FIELDS,
+    REGIONS,
+)
+from model.workbook.plan_fields import PLAN_SHEETS, SHEET_FIELDS
 from model.workbook.reader import read_workbook
 from model.workbook.template import write_template
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
@@ -39,8 +46,19 @@ def _column(key: str) -> str:
     return openpyxl.utils.get_column_letter([f.key for f in PROVINCE_FIELDS].index(key) + 1)
 
 
-def test_template_has_instructions_provinces_parameters_scenarios(book: openpyxl.Workbook) -> None:
-    assert book.sheetnames == ["instructions", "provinces", "parameters", "scenarios"]
+SHEETS = [
+    "instructions",
+    "provinces",
+    "parameters",
+    "scenarios",
+    "growth",
+    "projection",
+    "ratio_path",
+]
+
+
+def test_template_has_the_input_sheets_then_the_plans(book: openpyxl.Workbook) -> None:
+    assert book.sheetnames == SHEETS
 
 
 def test_provinces_header_is_the_bilingual_labels(book: openpyxl.Workbook) -> None:
@@ -92,10 +110,30 @@ def test_objective_drop_down_in_parameters_and_scenarios(book: openpyxl.Workbook
     parameters = _validations(book["parameters"])["B6"]  # objective is the 5th key
     assert book["parameters"]["A6"].value == "objective"
     assert (parameters.type, parameters.formula1) == ("list", expected)
-    scenarios = [
-        dv for dv in book["scenarios"].data_validations.dataValidation if dv.type == "list"
-    ]
-    assert [dv.formula1 for dv in scenarios] == [expected]
+    lists = {
+        str(dv.sqref): dv.formula1
+        for dv in book["scenarios"].data_validations.dataValidation
+        if dv.type == "list"
+    }
+    header = [c.value for c in book["scenarios"][1]]
+    letter = openpyxl.utils.get_column_letter(header.index("objective") + 1)
+    assert lists[f"{letter}2:{letter}200"] == expected
+
+
+def test_the_two_choice_parameters_are_the_scenarios_only_drop_downs(
+    book: openpyxl.Workbook,
+) -> None:
+    """objective and optimize_ratio_path (yes/no) are the choices a scenario may set."""
+    header = [c.value for c in book["scenarios"][1]]
+    lists = {
+        header[openpyxl.utils.cell.range_boundaries(str(dv.sqref))[0] - 1]: dv.formula1
+        for dv in book["scenarios"].data_validations.dataValidation
+        if dv.type == "list"
+    }
+    assert lists == {
+        "objective": '"' + ",".join(OBJECTIVES) + '"',
+        "optimize_ratio_path": '"no,yes"',
+    }
 
 
 def test_decimal_ranges_match_the_data_dictionary(book: openpyxl.Workbook) -> None:
@@ -157,9 +195,43 @@ def test_instructions_mention_every_key(book: openpyxl.Workbook) -> None:
     for field in (*PROVINCE_FIELDS, *PARAMETER_FIELDS):
         assert f"[{field.key}]" in text, field.key
         assert field.label in text
-    for sheet in ("provinces", "parameters", "scenarios"):
+    for sheet in ("provinces", "parameters", "scenarios", *PLAN_SHEETS):
         assert sheet in text
     assert "caf check" in text
+
+
+def test_instructions_say_how_the_plan_sheets_are_read(book: openpyxl.Workbook) -> None:
+    text = "\n".join(
+        str(cell.value) for row in book["instructions"].iter_rows() for cell in row if cell.value
+    )
+    assert "Growth rates are fractions: 0.05 for 5%" in text
+    assert "replaces the growth model for that unit and year" in text
+    assert "keeps the year before's ratio" in text
+    assert "read only when plan_end_year is set" in text
+
+
+@pytest.mark.parametrize("name", PLAN_SHEETS)
+def test_plan_sheets_have_bilingual_headers_and_no_rows(book: openpyxl.Workbook, name: str) -> None:
+    """No illustrative row, as for scenarios: a row left in would be read as data."""
+    sheet = book[name]
+    assert [c.value for c in sheet[1]] == [f.label for f in SHEET_FIELDS[name]]
+    assert all(v is None for row in sheet.iter_rows(min_row=2, values_only=True) for v in row)
+
+
+def test_plan_sheets_enforce_the_bounds_while_typing(book: openpyxl.Workbook) -> None:
+    growth = _validations(book["growth"])["B2:B1001"]
+    assert (growth.operator, growth.formula1, growth.formula2) == (
+        "between",
+        f"{-GROWTH_MAX:g}",
+        f"{GROWTH_MAX:g}",
+    )
+    assert book["growth"]["A2"].number_format == "@"  # codes keep their leading zeros
+    year = _validations(book["ratio_path"])["A2:A201"]
+    assert (year.type, year.formula1, year.formula2) == ("whole", "1990", "2100")
+    ratio = _validations(book["ratio_path"])["B2:B201"]
+    assert (ratio.formula1, ratio.formula2) == ("0", "0.2")
+    header = [c.value for c in book["projection"][1]]
+    assert "年初累计结余 Opening balance (亿元)" not in header  # only the base year has one
 
 
 def test_filled_template_passes_read_workbook(template: Path, tmp_path: Path) -> None:
@@ -222,8 +294,10 @@ def test_the_shipped_template_matches_the_schema() -> None:
     """inputs/template.xlsx is regenerated by `make template`; it must not drift."""
     shipped = Path(__file__).resolve().parent.parent / "inputs" / "template.xlsx"
     book = openpyxl.load_workbook(shipped)
-    assert book.sheetnames == ["instructions", "provinces", "parameters", "scenarios"]
+    assert book.sheetnames == SHEETS
     header = [c.value for c in book["provinces"][1]]
     assert header == [f.label for f in PROVINCE_FIELDS]
     keys = [row[0] for row in book["parameters"].iter_rows(min_row=2, values_only=True)]
     assert keys == [f.key for f in PARAMETER_FIELDS] + ["accept_unusual_figures"]
+    for name in PLAN_SHEETS:
+        assert [c.value for c in book[name][1]] == [f.label for f in SHEET_FIELDS[name]]

@@ -17,15 +17,19 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from model.schema import (
     ACCEPT_UNUSUAL,
+    GROWTH_SHEET,
     INSTRUCTIONS_SHEET,
     PARAMETER_FIELDS,
     PARAMETERS_SHEET,
+    PROJECTION_SHEET,
     PROVINCE_FIELDS,
     PROVINCES_SHEET,
+    RATIO_PATH_SHEET,
     SCENARIO_NAME_HEADER,
     SCENARIOS_SHEET,
     Field,
 )
+from model.workbook.plan_fields import SHEET_FIELDS
 from model.xlsx import save_workbook
 
 TEMPLATE_ROWS = 1000
@@ -44,6 +48,9 @@ def write_template(path: str | Path, force: bool = False) -> Path:
     _provinces(workbook.create_sheet(PROVINCES_SHEET))
     _parameters(workbook.create_sheet(PARAMETERS_SHEET))
     _scenarios(workbook.create_sheet(SCENARIOS_SHEET))
+    for name, rows in ((GROWTH_SHEET, TEMPLATE_ROWS), (PROJECTION_SHEET, TEMPLATE_ROWS)):
+        _plan_sheet(workbook.create_sheet(name), SHEET_FIELDS[name], rows)
+    _plan_sheet(workbook.create_sheet(RATIO_PATH_SHEET), SHEET_FIELDS[RATIO_PATH_SHEET], 200)
     return save_workbook(workbook, path, force)
 
 
@@ -150,6 +157,22 @@ def _scenarios(sheet: Worksheet) -> None:
             rule.add(f"{letter}2:{letter}200")
 
 
+def _plan_sheet(sheet: Worksheet, fields: tuple[Field, ...], rows: int) -> None:
+    """A plan sheet: bilingual headers, no rows (as for scenarios: an example row would be
+    read as data), codes as text and Excel's rules for the numbers."""
+    _header(sheet, [(f.label, f.required) for f in fields])
+    for column, field in enumerate(fields, start=1):
+        letter = get_column_letter(column)
+        if field.kind == "text":
+            for row in range(2, rows + 2):
+                sheet.cell(row=row, column=column).number_format = "@"
+        rule = _validation(field)
+        if rule is not None:
+            rule.allow_blank = True
+            sheet.add_data_validation(rule)
+            rule.add(f"{letter}2:{letter}{rows + 1}")
+
+
 def _instructions(sheet: Worksheet) -> None:
     lines = [
         ("中央调剂基金优化 caf — 输入模板 Input template", ""),
@@ -160,6 +183,36 @@ def _instructions(sheet: Worksheet) -> None:
         (
             "3. scenarios (optional): one row per scenario; a blank cell inherits the "
             "parameters sheet.",
+            "",
+        ),
+        (
+            "4. growth (optional, multi-year plan 多年规划): one row per unit with its own annual "
+            "growth rates; a blank cell takes the national default of the parameters sheet "
+            "(wage_growth, insured_growth, retiree_growth, benefit_growth).",
+            "",
+        ),
+        (
+            "   增长率为小数 Growth rates are fractions: 0.05 for 5%, -0.005 for -0.5%.",
+            "",
+        ),
+        (
+            "5. projection (optional): code, year, then any figures of the provinces sheet "
+            "(not the opening balance) for a year after the base year; a figure given "
+            "replaces the growth model for that unit and year, and later years grow from it. "
+            "给出的预测数替代该单位该年的增长模型推算值。",
+            "",
+        ),
+        (
+            "6. ratio_path (optional): year, contribution_ratio; the ratio from that year on "
+            "(a year left out keeps the year before's ratio; it never falls). With "
+            "optimize_ratio_path = yes caf chooses the path within ratio_max and "
+            "ratio_step_max instead.",
+            "",
+        ),
+        (
+            "   Sheets 4–6 are read only when plan_end_year is set: `caf plan` plans every year "
+            "from the base year to it; `caf run` solves the base year only. "
+            "仅在填写规划末年 plan_end_year 后使用。",
             "",
         ),
         (
