@@ -168,6 +168,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     for line in collection_rate_lines(data):
         print(line, file=out)
+    for line in plan_lines(data):
+        print(line, file=out)
     return EXIT_OK
 
 
@@ -187,6 +189,91 @@ def collection_rate_lines(data: FundData) -> list[str]:
         f"national {national:.1%}",
         f"  by unit, lowest first: {listed}",
     ]
+
+
+def plan_lines(data: FundData) -> list[str]:
+    """What ``caf plan`` would cover, so a planner sees the horizon, the ratio path, the
+    growth rates and the projected figures before solving; one line when there is no plan.
+    """
+    from itertools import pairwise
+
+    from model.workbook.horizon import ratio_path_for
+
+    p, horizon = data.parameters, data.horizon
+    if p.plan_end_year is None:
+        return [
+            "多年规划 Plan: 未设规划期 none — 在 parameters 工作表中填写规划末年 plan_end_year"
+            "（如 2035）后，可用 caf plan 做多年规划 / plan_end_year is blank: set it in the "
+            "parameters sheet (such as 2035) to plan the years ahead with caf plan"
+        ]
+    years = p.plan_end_year - p.year + 1
+    lines = [f"多年规划 Plan: {p.year}–{p.plan_end_year} ({years} year{'s' if years != 1 else ''})"]
+    if p.optimizes_ratio_path:
+        step = 100 * (p.ratio_step_max or 0.0)
+        lines.append(
+            f"  上解比例 Ratio path: optimised from {_percent(p.contribution_ratio)} in {p.year}, "
+            f"within ratio_max {_percent(p.ratio_max or 0.0)}, rising at most {step:.4g} "
+            f"percentage point{'s' if step != 1 else ''} a year"
+        )
+    else:
+        path = ratio_path_for(p, horizon)
+        steps = [f"{_percent(path[0][1])} in {path[0][0]}"] + [
+            f"{_percent(ratio)} from {year}"
+            for (_, before), (year, ratio) in pairwise(path)
+            if ratio != before
+        ]
+        if len(steps) == 1:
+            lines.append(
+                f"  上解比例 Ratio path: fixed at {_percent(p.contribution_ratio)} every year"
+            )
+        else:
+            shown = steps if len(steps) <= 6 else [*steps[:3], "…", *steps[-2:]]
+            lines.append(f"  上解比例 Ratio path: fixed, {', '.join(shown)}")
+    rates = ", ".join(
+        f"{name} {_percent(getattr(p, key))}"
+        for key, name in (
+            ("wage_growth", "wage"),
+            ("insured_growth", "insured"),
+            ("retiree_growth", "retirees"),
+            ("benefit_growth", "benefits"),
+        )
+    )
+    own = int(horizon.growth.notna().any(axis=1).sum())
+    lines.append(
+        f"  增长率 Growth: national defaults {rates}; "
+        + (
+            f"{own} unit{'s' if own != 1 else ''} with their own rates"
+            if own
+            else "no unit has its own rates"
+        )
+    )
+    cells = horizon.projection_cells
+    if cells:
+        units = len({code for (code, _, _), _ in cells})
+        spans = _year_ranges({year for (_, year, _), _ in cells})
+        lines.append(
+            f"  预测数 Projection: {len(cells)} figure{'s' if len(cells) != 1 else ''} for {units} "
+            f"unit{'s' if units != 1 else ''} (years {spans}) replace the growth model"
+        )
+    else:
+        lines.append("  预测数 Projection: none; every figure grows from the base year")
+    return lines
+
+
+def _percent(value: float) -> str:
+    """0.045 → ``4.5%``, -0.005 → ``−0.5%`` (a true minus, as the other terminal lines)."""
+    return f"{value * 100:.4g}%".replace("-", "−")
+
+
+def _year_ranges(years: set[int]) -> str:
+    """{2021, 2022, 2023, 2025} → ``2021–2023, 2025``."""
+    ranges: list[list[int]] = []
+    for year in sorted(years):
+        if ranges and year == ranges[-1][-1] + 1:
+            ranges[-1].append(year)
+        else:
+            ranges.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in ranges)
 
 
 def warning_lines(warnings: Sequence[Problem]) -> list[str]:

@@ -21,7 +21,7 @@ from openpyxl.workbook.workbook import Workbook
 from model.analysis import narrative
 from model.analysis.results import COMPUTED_MONEY, Allocation, clean, roles
 from model.analysis.runner import solve_scenario
-from model.cli import main
+from model.cli import main, plan_lines
 from model.errors import Problem
 from model.export.allocation import allocation_workbook
 from model.lp.solve import negligible
@@ -284,7 +284,8 @@ def test_caf_check_says_nothing_more_without_warnings(sample: FundData) -> None:
     code, text = terminal(["check", str(SAMPLE)])
     lines = text.splitlines()
     assert code == 0 and "Please check" not in text
-    assert len(lines) == 3 and lines[1].startswith("征缴率 Effective collection rate")
+    assert lines[1].startswith("征缴率 Effective collection rate")
+    assert lines[3:] == plan_lines(sample)  # then what the multi-year plan covers
 
 
 def test_caf_run_and_compare_show_the_warnings_before_the_summary(
