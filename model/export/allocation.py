@@ -15,13 +15,12 @@ openpyxl's own cell-by-cell writing would cost more than the solve.
 from __future__ import annotations
 
 import io
-import platform
-from datetime import UTC, datetime
-from importlib import metadata
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, PatternFill
 
 from model.analysis import diagnostics, narrative
 from model.analysis.equity import METRICS
@@ -33,7 +32,6 @@ from model.export.cells import (
     MONTHS,
     PEOPLE,
     RATIO,
-    SECONDS,
     TITLE_FONT,
     TOTAL_FONT,
     WRAP,
@@ -44,7 +42,18 @@ from model.export.cells import (
     column_labels,
     print_setup,
 )
-from model.export.charts import CHARTS, ChartSpec, add_charts, add_frontier_chart
+from model.export.charts import CHARTS, ChartSpec, add_charts, add_frontier_chart, columns_cm
+from model.export.layout import (
+    banner,
+    figure_column,
+    parameter_items,
+    read_back,
+    run_info,
+    sentences,
+    timing_items,
+    trace_items,
+    write_file,
+)
 from model.schema import PARAMETER_FIELDS
 from model.vocabulary import (
     EQUITY_METRICS,
@@ -55,7 +64,7 @@ from model.vocabulary import (
     THIS_RUN,
     level_meaning,
 )
-from model.xlsx import atomic_path, refuse_overwrite, save_streamed
+from model.xlsx import save_streamed
 
 SHEETS: tuple[str, ...] = (
     "summary",
@@ -69,10 +78,7 @@ ROLE_FILLS: dict[str, PatternFill] = {
     CONTRIBUTOR: PatternFill("solid", fgColor="FCE4D6"),
     BENEFICIARY: PatternFill("solid", fgColor="E2EFDA"),
 }
-WARNING_FONT = Font(bold=True, color="9C0006")
-WARNING_FILL = PatternFill("solid", fgColor="FFC7CE")
 INDENT = Alignment(indent=1)
-LEFT = Alignment(horizontal="left")
 METRIC_FORMATS: dict[str, str] = {
     "months_min": MONTHS,
     "months_max": MONTHS,
@@ -92,30 +98,24 @@ SUMMARY_WIDTHS: tuple[float, ...] = (46.0, 16.0, 16.0, 16.0, 28.0)
 """Columns A to E of the summary; the charts below span the same width."""
 
 
-def _column(key: str, number_format: str | None = None, width: float = 14.0) -> Column:
-    """A table column headed by the vocabulary's words for ``key``."""
-    label = FIGURES[key]
-    return Column(key, label.zh, label.en, label.unit, number_format, width)
-
-
 def _money(key: str, width: float = 12.0) -> Column:
-    return _column(key, MONEY, width)
+    return figure_column(key, MONEY, width)
 
 
 def _months(key: str) -> Column:
-    return _column(key, MONTHS, 11.0)
+    return figure_column(key, MONTHS, 11.0)
 
 
 NAME_COLUMNS: tuple[Column, ...] = (
-    _column("code", width=7.0),
-    _column("name_zh", width=16.0),
-    _column("name_en", width=15.0),
+    figure_column("code", width=7.0),
+    figure_column("name_zh", width=16.0),
+    figure_column("name_en", width=15.0),
 )
 ALLOCATION_COLUMNS: tuple[Column, ...] = (
     *NAME_COLUMNS,
-    _column("region", width=10.0),
-    _column("role", width=17.0),
-    _column("retirees_10k", PEOPLE, 10.0),
+    figure_column("region", width=10.0),
+    figure_column("role", width=17.0),
+    figure_column("retirees_10k", PEOPLE, 10.0),
     _money("contribution_100m"),
     _money("rule_allocation_100m"),
     _money("allocation_100m"),
@@ -129,7 +129,7 @@ ALLOCATION_COLUMNS: tuple[Column, ...] = (
     _months("months_before"),
     _months("months_rule"),
     _months("months_optimized"),
-    _column("full_payment_dual", "0.00", 12.0),
+    figure_column("full_payment_dual", "0.00", 12.0),
 )
 QUARTERLY_COLUMNS: tuple[Column, ...] = (
     *NAME_COLUMNS,
@@ -152,18 +152,13 @@ def write_allocation_workbook(
     Raises:
         InputError: ``path`` exists and ``force`` is False, or its folder is missing.
     """
-    refuse_overwrite(Path(path), force)
-    with atomic_path(path, force) as temporary:
-        _write(allocation, temporary, datetime.now(UTC))
-    return Path(path)
+    return write_file(partial(_write, allocation), path, force)
 
 
 def allocation_workbook(allocation: Allocation, generated: datetime | None = None) -> Workbook:
     """The allocation workbook exactly as ``write_allocation_workbook`` writes it, read back
-    by openpyxl (a write-only workbook cannot be read, so this one is what was written)."""
-    stream = io.BytesIO()
-    _write(allocation, stream, generated or datetime.now(UTC))
-    return load_workbook(stream)
+    by openpyxl."""
+    return read_back(partial(_write, allocation), generated)
 
 
 def sheet_names(allocation: Allocation) -> tuple[str, ...]:
@@ -195,7 +190,7 @@ def _write(allocation: Allocation, target: Path | io.BytesIO, generated: datetim
     _quarterly(grids[4], allocation)
     _run_info(grids[5], allocation, generated)
     columns = {c.key: i for i, c in enumerate(ALLOCATION_COLUMNS, start=1)}
-    width_cm = sum(7 * w + 5 for w in SUMMARY_WIDTHS) / 96 * 2.54
+    width_cm = columns_cm(SUMMARY_WIDTHS)
     specs = [spec for spec in CHARTS if _has_values(allocation, spec)]
     add_charts(sheets[0], sheets[1], len(allocation.table), columns, chart_row, width_cm, specs)
     for sheet in by_name.values():
@@ -225,19 +220,12 @@ def _summary(sheet: Grid, a: Allocation) -> int:
     sheet.text(2, 1, status, font=TOTAL_FONT)
     sheet.freeze("A2")
     if a.source.warnings:
-        _warning_banner(sheet, 3, len(a.source.warnings), sum(widths))
+        banner(sheet, 3, narrative.warning_banner(len(a.source.warnings)), sum(widths), 5)
     row = _summary_parameters(sheet, a, 4)
     row = _summary_headline(sheet, a, row + 1)
     row = _summary_imbalance(sheet, a, row + 1)
     sheet.page_break(row)
     return _summary_sentences(sheet, a, row + 1, sum(widths)) + 1
-
-
-def _warning_banner(sheet: Grid, row: int, count: int, width: float) -> None:
-    """A red line under the status that no planner can miss: the input raised warnings."""
-    zh, en = narrative.warning_banner(count)
-    sheet.wrapped(row, 1, f"{zh}\n{en}", width, font=WARNING_FONT, fill=WARNING_FILL)
-    sheet.merge(row, 1, 5)
 
 
 def _parameter_value(key: str, value: object) -> tuple[object, str | None]:
@@ -323,12 +311,7 @@ def _summary_imbalance(sheet: Grid, a: Allocation, row: int) -> int:
 
 def _summary_sentences(sheet: Grid, a: Allocation, row: int, width: float) -> int:
     sheet.section_row(row, ["结论 What happened"])
-    for zh, en in narrative.summary_sentences(a):
-        for text in (zh, en):
-            row += 1
-            sheet.wrapped(row, 1, text, width)
-            sheet.merge(row, 1, 5)
-    return row + 1
+    return sentences(sheet, row, narrative.summary_sentences(a), width, 5) + 1
 
 
 INCENTIVE_COLUMNS: tuple[Column, ...] = tuple(
@@ -474,63 +457,12 @@ def _quarterly(sheet: Grid, a: Allocation) -> None:
         sheet.text(last + offset, 1, note)
 
 
-def _versions() -> list[tuple[str, str]]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    return [
-        ("caf-optimizer", version("caf-optimizer")),
-        ("Pyomo", version("pyomo")),
-        ("highspy", version("highspy")),
-        ("Python", platform.python_version()),
-        ("平台 Platform", platform.platform()),
-    ]
-
-
 def _run_info(sheet: Grid, a: Allocation, generated: datetime) -> None:
     """Everything needed to trace the workbook back to its input and software."""
-    sheet.header_row(1, ["项目 Item", "取值 Value", "", "", ""], [44.0, 70.0, 16.0, 12.0, 12.0])
-    sheet.freeze("A2")
-    items: list[tuple[str, object]] = [
-        ("输入文件 Input file", a.source.name),
-        ("SHA-256", a.source.sha256),
-        ("文件大小 Size (bytes)", a.source.size_bytes),
-        ("情景 Scenario", a.scenario),
-        ("状态 Status", a.status),
-        ("生成时间 Generated (UTC)", generated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
-        ("求解器 Solver", a.solver),
-        *_versions(),
-        *((f"参数 Parameter: {k}", v) for k, v in a.parameters.as_dict().items()),
+    items = [
+        *trace_items(a.source, a.scenario, a.status, a.solver, generated),
+        *parameter_items(a.parameters),
         *((f"覆盖 Override: {k}", v) for k, v in a.overrides),
-        *((f"用时 Seconds: {k}", v) for k, v in a.timings.items()),
+        *timing_items(a.timings),
     ]
-    for row, (label, value) in enumerate(items, start=2):
-        sheet.text(row, 1, label)
-        fmt = SECONDS if label.startswith("用时") else None
-        sheet.put(row, 2, "blank" if value is None else value, fmt, alignment=LEFT)
-    sheet.autofilter(2, len(items) + 1)
-    row = len(items) + 3
-    labels = [
-        "层级 Level",
-        "终止条件 Termination",
-        "目标值 Objective",
-        "用时 Seconds",
-        "容差 Tolerance",
-        "含义 Meaning",
-    ]
-    sheet.header_row(row, labels, [44.0, 70.0, 16.0, 12.0, 12.0, 60.0])
-    for level in a.levels:
-        row += 1
-        meaning = level_meaning(level.name, a.parameters.objective)
-        values = [
-            level.name,
-            level.termination,
-            level.objective,
-            level.seconds,
-            level.tolerance,
-            meaning,
-        ]
-        sheet.put_row(row, values, [None, None, "0.000000", SECONDS, "0.0E+00", None])
+    run_info(sheet, items, a.levels, lambda name: level_meaning(name, a.parameters.objective))

@@ -45,6 +45,12 @@ SERIES_COLOURS: dict[str, str] = {
 }
 
 
+def columns_cm(widths: Sequence[float]) -> float:
+    """The width of columns of these character widths, in centimetres: a chart as wide as
+    the columns above or below it (seven pixels a character and five of padding, 96 dpi)."""
+    return sum(7 * w + 5 for w in widths) / 96 * 2.54
+
+
 @dataclass(frozen=True)
 class ChartSpec:
     """One bar chart: its title, the ``allocation`` columns it plots, and how."""
@@ -113,12 +119,14 @@ def add_charts(
     return row
 
 
-def _text(size: int, bold: bool = False) -> RichText:
+def chart_text(size: int, bold: bool = False) -> RichText:
+    """Text properties for a chart's legend or axis labels (``size`` in 1/100 pt)."""
     props = CharacterProperties(sz=size, b=bold)
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
-def _title(text: str) -> Title:
+def chart_title(text: str) -> Title:
+    """A bold chart title that does not overlay the plot."""
     props = CharacterProperties(sz=TITLE_SIZE, b=True)
     run = RegularTextRun(rPr=props, t=text)
     paragraph = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[run])
@@ -132,19 +140,19 @@ def _bar_chart(spec: ChartSpec, width: float, height: float) -> BarChart:
     if spec.grouping == "stacked":
         chart.overlap = 100
     chart.gapWidth = 40
-    chart.title = _title(spec.title)
+    chart.title = chart_title(spec.title)
     chart.width = width
     chart.height = height
     chart.legend.position = "r"
-    chart.legend.txPr = _text(LABEL_SIZE)
+    chart.legend.txPr = chart_text(LABEL_SIZE)
     chart.x_axis.scaling.orientation = "maxMin"
     chart.x_axis.tickLblPos = "low"
     chart.x_axis.tickLblSkip = 1
-    chart.x_axis.txPr = _text(LABEL_SIZE)
+    chart.x_axis.txPr = chart_text(LABEL_SIZE)
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.number_format = spec.axis_format
-    chart.y_axis.txPr = _text(LABEL_SIZE)
+    chart.y_axis.txPr = chart_text(LABEL_SIZE)
     return chart
 
 
@@ -161,7 +169,7 @@ def add_frontier_chart(sheet: Any, points: int, rule_row: int, anchor: str) -> N
         anchor: the cell the chart hangs from.
     """
     chart = ScatterChart()
-    chart.title = _title("均衡与规则的权衡 Equity–rule frontier")
+    chart.title = chart_title("均衡与规则的权衡 Equity–rule frontier")
     chart.style = 13
     chart.x_axis.title = LOWEST_MONTHS.text
     chart.y_axis.title = "单位间调剂 Moved between units (亿元)"
