@@ -32,6 +32,7 @@ from model.xlsx import safe_text
 MONEY = "#,##0.00"
 MONTHS = "0.0"
 RATIO = "0.0000"
+PERCENT = "0.00%"
 PEOPLE = "#,##0.00"
 COUNT = "0"
 YUAN = "#,##0"
