@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from model.analysis.comparison import Comparison
     from model.analysis.results import Allocation
     from model.workbook.reader import FundData
+    from model.workbook.scenarios import Scenario
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -75,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
         help="override a parameter (repeatable)",
     )
     run.add_argument("--scenario", help="a row of the scenarios sheet")
+
+    plan = _solving_command(commands, "plan", "solve the multi-year plan to plan_end_year")
+    plan.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="assignments",
+        metavar="KEY=VALUE",
+        help="override a parameter (repeatable), e.g. plan_end_year=2035",
+    )
+    plan.add_argument("--scenario", help="a row of the scenarios sheet")
 
     compare = _solving_command(commands, "compare", "solve every scenario and compare them")
     compare.add_argument(
@@ -120,6 +132,7 @@ def main(
             "check": _check,
             "run": _run,
             "compare": _compare,
+            "plan": _plan,
             "serve": _serve,
         }[args.command]
         args.err = err
@@ -293,16 +306,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from model.export.allocation import write_allocation_workbook
     from model.export.json import write_json
     from model.workbook.reader import read_workbook
-    from model.workbook.scenarios import Scenario, apply_overrides, parse_assignment
     from model.xlsx import refuse_overwrite
 
     _refuse_outputs(args, refuse_overwrite)
     data = read_workbook(args.workbook)
-    scenario = data.scenario(args.scenario) if args.scenario else data.scenarios[0]
-    if args.assignments:
-        pairs = dict(parse_assignment(text, f"--set {text}") for text in args.assignments)
-        params = apply_overrides(scenario.parameters, dict(pairs), "--set")
-        scenario = Scenario(scenario.name, params, scenario.overrides + tuple(pairs.items()))
+    scenario = _chosen_scenario(data, args)
     points = default_points(len(data.units), args.frontier)
     allocation = solve_scenario(data, scenario, points)
     write_allocation_workbook(allocation, args.out, force=args.force)
@@ -312,6 +320,40 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
     return EXIT_GAP if allocation.status == STATUS_GAP else EXIT_OK
+
+
+def _chosen_scenario(data: FundData, args: argparse.Namespace) -> Scenario:
+    """The ``--scenario`` (or the base) with every ``--set`` applied."""
+    from model.workbook.scenarios import Scenario, apply_overrides, parse_assignment
+
+    scenario = data.scenario(args.scenario) if args.scenario else data.scenarios[0]
+    if args.assignments:
+        pairs = dict(parse_assignment(text, f"--set {text}") for text in args.assignments)
+        params = apply_overrides(scenario.parameters, dict(pairs), "--set")
+        scenario = Scenario(scenario.name, params, scenario.overrides + tuple(pairs.items()))
+    return scenario
+
+
+def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    from model.analysis.plan import solve_plan
+    from model.analysis.plan_narrative import plan_sentences
+    from model.export.json import write_json
+    from model.export.plan import write_plan_workbook
+    from model.workbook.reader import read_workbook
+    from model.xlsx import refuse_overwrite
+
+    _refuse_outputs(args, refuse_overwrite)
+    data = read_workbook(args.workbook)
+    plan = solve_plan(data, _chosen_scenario(data, args))
+    write_plan_workbook(plan, args.out, force=args.force)
+    if args.json_out:
+        write_json(plan.to_json(), args.json_out, force=args.force)
+    lines = warning_lines(data.source.warnings)
+    lines += [line for pair in plan_sentences(plan) for line in pair]
+    for line in lines:
+        print(line, file=out)
+    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
+    return EXIT_GAP if plan.status == STATUS_GAP else EXIT_OK
 
 
 def _refuse_outputs(args: argparse.Namespace, refuse: Callable[[Path, bool], object]) -> None:
