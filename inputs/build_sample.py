@@ -38,13 +38,19 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from model.lp.projection import project
 from model.lp.rule import RuleAllocation, statutory_allocation
 from model.schema import (
+    GROWTH_DRIVERS,
+    GROWTH_SHEET,
     PARAMETERS_SHEET,
+    PROJECTION_SHEET,
     PROVINCE_FIELDS,
     PROVINCES_SHEET,
+    RATIO_PATH_SHEET,
     SCENARIOS_SHEET,
 )
+from model.workbook.horizon import Horizon
 from model.workbook.scenarios import Parameters
 
 OUTPUT = Path(__file__).resolve().parent / "sample_2020.xlsx"
@@ -85,6 +91,8 @@ URL_BALANCE_2019 = (
     "full--the-cumulative-national-balance-has-exceeded-5-trillion-yuan--.r1b3WiaJS8.html"
 )
 URL_FUND_FLOWS_2018 = "http://www.china.org.cn/china/2019-09/25/content_75244955_12.htm"
+URL_RATIO_2021 = "http://china.org.cn/china/2022-02/27/content_78074532_10.htm"
+URL_CASS_2019 = "https://www.bjqtforthbase.com/channels/220704/programs/29439309"
 URL_FUJIAN_2020 = "https://tjj.fujian.gov.cn/tongjinianjian/dz2022/cn-en/html/1007.htm"
 URL_GUANGDONG_2016 = "https://wodefinance.com/TianTianFund/ohtkyxyepj.html"
 URL_RATIOS_2017 = (
@@ -192,6 +200,30 @@ contributors; within ±50% full payment still needs no extra subsidy, 2,219亿 m
 times the rule) and the roles come out 21 / 8 / 3 against the published 22 / 7 / 3. Free
 maximin stays as the scenario free_maximin."""
 
+PLAN_END_YEAR = 2035
+GROWTH_DEFAULTS: tuple[tuple[str, float], ...] = (
+    ("wage_growth", 0.05),
+    ("insured_growth", -0.005),
+    ("retiree_growth", 0.035),
+    ("benefit_growth", 0.03),
+)
+"""Illustrative national growth rates, in the range the CASS 2019 baseline implies: wages
+5% a year, the insured shrinking slowly, retirees and pensions each growing 3–3.5%."""
+
+NORTHEAST = ("21", "22", "23")
+NORTHEAST_INSURED_GROWTH = -0.02
+"""Illustrative: Liaoning, Jilin and Heilongjiang lose insured workers faster than the
+nation (out-migration), so the growth sheet gives them their own rate."""
+
+RELIEF_REBOUND = 1.29
+"""The end of 2020's contribution relief (阶段性减免): each unit's 2021 contribution income
+is its 2020 income grown one year with its wage bill and raised by this factor. The factor
+is calibrated, not published: with it the national balance with no extra subsidy peaks in
+2025 and runs out in 2035, the year of the CASS 2019–2050 baseline."""
+
+RATIO_2021 = 0.045
+"""The published 2021 contribution ratio; the sample's ratio path holds it to 2035."""
+
 PARAMETERS: tuple[tuple[str, Any], ...] = (
     ("year", YEAR),
     ("contribution_ratio", CONTRIBUTION_RATIO),
@@ -200,12 +232,17 @@ PARAMETERS: tuple[tuple[str, Any], ...] = (
     ("objective", "maximin"),
     ("max_rule_deviation", BASE_BAND),
     ("central_subsidy_budget_100m", CENTRAL_SUBSIDY_BUDGET_100M),
+    ("plan_end_year", PLAN_END_YEAR),
+    *GROWTH_DEFAULTS,
 )
 
 SCENARIO_KEYS: tuple[str, ...] = (
     "contribution_ratio",
     "max_rule_deviation",
     "reserve_months_floor",
+    "optimize_ratio_path",
+    "ratio_max",
+    "ratio_step_max",
 )
 SCENARIOS: tuple[dict[str, Any], ...] = (
     {"scenario": "ratio_4.5", "contribution_ratio": 0.045},
@@ -213,6 +250,12 @@ SCENARIOS: tuple[dict[str, Any], ...] = (
     {"scenario": "reserve_3m", "reserve_months_floor": 3},
     {"scenario": "rule_only", "max_rule_deviation": 0},
     {"scenario": "free_maximin", "max_rule_deviation": "blank"},
+    {
+        "scenario": "optimised_path",
+        "optimize_ratio_path": "yes",
+        "ratio_max": 0.08,
+        "ratio_step_max": 0.005,
+    },
 )
 
 
@@ -659,7 +702,135 @@ def source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 1,
             ),
         ),
+        *plan_source_rows(row, rows),
     ]
+
+
+def insured_growth_of(code: str) -> float:
+    """The sample's insured growth for a unit: the Northeast's own, else the national."""
+    national = dict(GROWTH_DEFAULTS)["insured_growth"]
+    return NORTHEAST_INSURED_GROWTH if code in NORTHEAST else national
+
+
+def projection_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """The projection sheet: every unit's 2021 contribution income after the relief ends."""
+    wage = dict(GROWTH_DEFAULTS)["wage_growth"]
+    return [
+        [
+            row["code"],
+            YEAR + 1,
+            round(
+                row["contribution_income_100m"]
+                * (1 + wage)
+                * (1 + insured_growth_of(row["code"]))
+                * RELIEF_REBOUND,
+                2,
+            ),
+        ]
+        for row in rows
+    ]
+
+
+def plan_source_rows(row: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources sheet's lines on the multi-year plan: what is published, what is not."""
+    return [
+        row(
+            "parameters: plan_end_year",
+            "policy choice",
+            "The plan runs to 2035, the year the CASS 2019–2050 baseline projects the "
+            "enterprise employees' fund to exhaust its accumulated balance.",
+            URL_CASS_2019,
+            PLAN_END_YEAR,
+            PLAN_END_YEAR,
+        ),
+        row(
+            "parameters: wage_growth, insured_growth, retiree_growth, benefit_growth",
+            "illustrative",
+            "National growth defaults in the range the CASS baseline implies (wages 5%, "
+            "insured −0.5%, retirees 3.5%, pensions 3% a year); not published as such.",
+            URL_CASS_2019,
+            sample=", ".join(f"{k} {v:g}" for k, v in GROWTH_DEFAULTS),
+        ),
+        row(
+            "growth: insured_growth of 21, 22, 23",
+            "illustrative",
+            "The Northeast loses insured workers faster than the nation (out-migration).",
+            sample=NORTHEAST_INSURED_GROWTH,
+        ),
+        row(
+            "projection: 2021 contribution_income_100m",
+            "illustrative, calibrated",
+            "2020's income is depressed by the contribution relief (阶段性减免), which left a "
+            "national current deficit of about 3,750亿. 2021 restores it: each unit's 2020 "
+            f"income grown one year with its wage bill and raised by {RELIEF_REBOUND:g}. The "
+            "factor is calibrated so that, with the growth defaults, the national balance "
+            "with no extra subsidy runs out in 2035 as in the CASS baseline.",
+            URL_CASS_2019,
+            sample=RELIEF_REBOUND,
+        ),
+        row(
+            "target: national depletion year",
+            "published (projection), reached",
+            "CASS 中国养老金精算报告2019–2050 baseline: the accumulated balance is exhausted "
+            "in 2035 (a later update with reforms moved it to 2044). The sample's national "
+            "balance with no extra subsidy peaks in 2025 and runs out in 2035; the baseline's "
+            "peak is in the late 2020s (first current deficit 2028), so the sample's peak "
+            "comes two to three years early.",
+            URL_CASS_2019,
+            2035,
+            national_depletion_year(rows),
+        ),
+        row(
+            "ratio_path: 2021 contribution_ratio",
+            "published",
+            "The published 2021 ratio of 4.5%, held to 2035 (from 2022 national pooling "
+            "replaced the fund; later ratios are a planner's choice).",
+            URL_RATIO_2021,
+            RATIO_2021,
+            RATIO_2021,
+        ),
+        row(
+            "scenarios: optimised_path",
+            "policy choice",
+            "The ratio path chosen by caf: the gentlest path rising at most half a point a "
+            "year (the published 3% → 4.5% pace) up to 8%.",
+        ),
+    ]
+
+
+def sample_horizon(rows: list[dict[str, Any]]) -> Horizon:
+    """The growth and projection sheets as the reader will read them."""
+    growth = pd.DataFrame(
+        {"insured_growth": [NORTHEAST_INSURED_GROWTH] * len(NORTHEAST)},
+        index=pd.Index(NORTHEAST, name="code"),
+    )
+    projected = projection_rows(rows)
+    index = pd.MultiIndex.from_tuples([(c, y) for c, y, _ in projected], names=["code", "year"])
+    projection = pd.DataFrame({"contribution_income_100m": [v for _, _, v in projected]}, index)
+    return Horizon(growth=growth.reindex(columns=list(GROWTH_DRIVERS)), projection=projection)
+
+
+def national_depletion_year(rows: list[dict[str, Any]]) -> int | None:
+    """The first year the national balance with no extra subsidy falls below zero."""
+    units = pd.DataFrame.from_records(rows).set_index("code", drop=False).sort_index()
+    parameters = Parameters(
+        year=YEAR,
+        contribution_ratio=CONTRIBUTION_RATIO,
+        plan_end_year=PLAN_END_YEAR,
+        **dict(GROWTH_DEFAULTS),
+    )
+    projection = project(units, parameters, sample_horizon(rows))
+    flow = sum(
+        projection.figure(key)
+        for key in (
+            "contribution_income_100m",
+            "other_income_100m",
+            "planned_central_subsidy_100m",
+        )
+    ) - projection.figure("expenditure_100m")
+    balance = units["opening_balance_100m"].sum() + flow.sum(axis=1).cumsum()
+    below = [year for year, value in zip(projection.years, balance, strict=True) if value < 0]
+    return below[0] if below else None
 
 
 def _ratio(frame: pd.DataFrame, code: str) -> float:
@@ -702,6 +873,33 @@ def write_workbook(path: Path = OUTPUT, rows: list[dict[str, Any]] | None = None
         ["scenario", *SCENARIO_KEYS],
         [[s["scenario"], *(s.get(k) for k in SCENARIO_KEYS)] for s in SCENARIOS],
     )
+    _write_table(
+        workbook.create_sheet(GROWTH_SHEET),
+        ["code", *GROWTH_DRIVERS],
+        [
+            [
+                code,
+                *(
+                    NORTHEAST_INSURED_GROWTH if d == "insured_growth" else None
+                    for d in GROWTH_DRIVERS
+                ),
+            ]
+            for code in NORTHEAST
+        ],
+    )
+    _write_table(
+        workbook.create_sheet(PROJECTION_SHEET),
+        ["code", "year", "contribution_income_100m"],
+        projection_rows(rows),
+    )
+    _write_table(
+        workbook.create_sheet(RATIO_PATH_SHEET),
+        ["year", "contribution_ratio"],
+        [[YEAR + 1, RATIO_2021]],
+    )
+    for name in (GROWTH_SHEET, PROJECTION_SHEET):
+        for (cell,) in workbook[name].iter_rows(min_row=2, max_col=1):
+            cell.number_format = "@"  # codes are text
     sources = source_rows(rows)
     _write_table(
         workbook.create_sheet(SOURCES_SHEET), list(sources[0]), [list(s.values()) for s in sources]

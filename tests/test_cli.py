@@ -77,7 +77,15 @@ def test_compare_json_wraps_one_result_per_scenario(tmp_path: Path) -> None:
     result = json.loads(out.read_text(encoding="utf-8"))
     assert set(result) == {"scenarios"}
     names = [s["scenario"] for s in result["scenarios"]]
-    assert names == ["base", "ratio_4.5", "band_20", "reserve_3m", "rule_only", "free_maximin"]
+    assert names == [
+        "base",
+        "ratio_4.5",
+        "band_20",
+        "reserve_3m",
+        "rule_only",
+        "free_maximin",
+        "optimised_path",
+    ]
     assert all(set(s) == TOP_KEYS for s in result["scenarios"])
     statuses = {s["scenario"]: s["status"] for s in result["scenarios"]}
     assert code == (3 if "unfunded_gap" in statuses.values() else 0)

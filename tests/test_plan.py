@@ -151,9 +151,17 @@ def test_one_year_plan_equals_caf_run_on_the_sample() -> None:
 def test_with_no_growth_and_a_fixed_ratio_every_year_has_the_single_year_rule() -> None:
     from model.workbook.reader import read_workbook
 
-    data = read_workbook("inputs/sample_2020.xlsx")
-    params = dataclasses.replace(data.parameters, plan_end_year=2024)
-    projection = project(data.units, params, Horizon())
+    sample = read_workbook("inputs/sample_2020.xlsx")
+    data = dataclasses.replace(sample, horizon=Horizon())
+    params = dataclasses.replace(
+        data.parameters,
+        plan_end_year=2024,
+        wage_growth=0.0,
+        insured_growth=0.0,
+        retiree_growth=0.0,
+        benefit_growth=0.0,
+    )
+    projection = project(data.units, params, data.horizon)
     rule = statutory_allocation(data.units, params).allocation_100m.to_numpy()
     plan = solve_plan(data, Scenario("flat", params))
     for year, frame in zip(projection.years, projection.units, strict=True):

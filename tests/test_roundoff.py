@@ -273,7 +273,7 @@ def test_caf_check_lists_every_warning_after_valid(warned: FundData) -> None:
     code, text = terminal(["check", str(SAMPLE)])
     assert code == 0
     lines = text.splitlines()
-    assert "valid — 32 units, year 2020, 6 scenarios" in lines[0]
+    assert "valid — 32 units, year 2020, 7 scenarios" in lines[0]
     assert lines[1] == "请核对 / Please check:"
     assert lines[2:4] == [f"  {w}" for w in WARNINGS]
     assert lines[4].startswith("征缴率 Effective collection rate")  # then the rates

@@ -218,7 +218,15 @@ def test_the_figures_are_plausible(units: pd.DataFrame) -> None:
 def test_the_workbook_layout() -> None:
     workbook = openpyxl.load_workbook(SAMPLE, read_only=True)
     try:
-        assert workbook.sheetnames == ["provinces", "parameters", "scenarios", "sources"]
+        assert workbook.sheetnames == [
+            "provinces",
+            "parameters",
+            "scenarios",
+            "growth",
+            "projection",
+            "ratio_path",
+            "sources",
+        ]
         rows = list(workbook["provinces"].iter_rows(values_only=True))
         assert list(rows[0]) == [f.label for f in PROVINCE_FIELDS]
         assert all(isinstance(row[0], str) for row in rows[1:])

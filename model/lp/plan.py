@@ -65,7 +65,7 @@ PLAN_DECISIONS: tuple[str, ...] = (
 
 def plan_levels(optimised: bool, years: int) -> tuple[str, ...]:
     """The lexicographic levels of a plan, in order; a 1-year plan has a single year's."""
-    ratio = (LEVEL_RATIO,) if optimised else ()
+    ratio = (LEVEL_RATIO,) if optimised and years > 1 else ()
     gap_timing = (LEVEL_GAP_TIMING,) if years > 1 else ()
     subsidy_timing = (LEVEL_SUBSIDY_TIMING,) if years > 1 else ()
     return (
