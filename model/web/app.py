@@ -1,8 +1,9 @@
-"""The FastAPI application: middleware, error pages, login, and the two sets of routes.
+"""The FastAPI application: middleware, error pages, login, and the three sets of routes.
 
-The routes of docs/outputs.md are in ``run_routes``, the comparison pages in
-``compare_routes``. The work is in ``jobs`` and the disk in ``storage``; this module only
-assembles them, in the order a request meets them: headers, token, body limit, route.
+The routes of docs/outputs.md are in ``run_routes``, a run's multi-year plan in
+``plan_routes``, the comparison pages in ``compare_routes``. The work is in ``jobs`` and
+the disk in ``storage``; this module only assembles them, in the order a request meets
+them: headers, token, body limit, route.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from model import __version__
 from model.web import forms
 from model.web.compare_routes import router as compare_router
+from model.web.plan_routes import router as plan_router
 from model.web.run_routes import router as run_router
 from model.web.security import (
     SESSION_COOKIE,
@@ -63,6 +65,7 @@ def create_app(
         try:
             yield
         finally:
+            site.plans.cancel_all()
             await asyncio.to_thread(site.pool.shutdown)
 
     app = FastAPI(
@@ -77,6 +80,7 @@ def create_app(
     _error_pages(app, site)
     _login_routes(app, token)
     app.include_router(run_router)
+    app.include_router(plan_router)
     app.include_router(compare_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=max_upload_bytes)

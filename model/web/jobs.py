@@ -1,4 +1,5 @@
-"""The work done in the worker pool: read, validate, solve and write one run.
+"""The work done in the worker pool: read, validate, solve and write one run, one
+comparison or one run's multi-year plan.
 
 These are top-level functions taking and returning plain data, so a process pool can
 pickle them, and a long solve never holds the server's event loop. Problems travel back
@@ -72,6 +73,30 @@ def _apply_form(
     return params, changed
 
 
+def _chosen(
+    input_path: str,
+    source_name: str,
+    scenario_name: str,
+    form: Mapping[str, str],
+    problems: list[Problem],
+) -> tuple[Any, Scenario | None]:
+    """The workbook and the scenario a run solves: the named one (the base when blank) with
+    the form's values applied; ``(data, None)`` with ``problems`` filled when it cannot be."""
+    from model.workbook.reader import read_workbook
+
+    data = scenario = None
+    try:
+        data = read_workbook(input_path, source_name)
+        scenario = data.scenario(scenario_name) if scenario_name else data.scenarios[0]
+    except InputError as error:
+        problems.extend(error.problems)
+    base = scenario.parameters if scenario else Parameters(year=2020, contribution_ratio=0.04)
+    params, changed = _apply_form(base, form, problems)
+    if problems or scenario is None:
+        return data, None
+    return data, Scenario(scenario.name, params, scenario.overrides + changed)
+
+
 def solve_job(
     input_path: str, source_name: str, folder: str, scenario_name: str, form: dict[str, str]
 ) -> dict[str, Any]:
@@ -84,20 +109,12 @@ def solve_job(
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
     from model.web.pages import run_page
-    from model.workbook.reader import read_workbook
 
     problems: list[Problem] = []
-    data = scenario = None
-    try:
-        data = read_workbook(input_path, source_name)
-        scenario = data.scenario(scenario_name) if scenario_name else data.scenarios[0]
-    except InputError as error:
-        problems.extend(error.problems)
-    base = scenario.parameters if scenario else Parameters(year=2020, contribution_ratio=0.04)
-    params, changed = _apply_form(base, form, problems)
-    if problems or data is None or scenario is None:
+    data, chosen = _chosen(input_path, source_name, scenario_name, form, problems)
+    if problems or data is None or chosen is None:
         return {"problems": _fields(problems)}
-    chosen = Scenario(scenario.name, params, scenario.overrides + changed)
+    params = chosen.parameters
     allocation = solve_scenario(data, chosen, default_points(len(data.units)))
     return _written(
         folder,
@@ -193,4 +210,37 @@ def compare_job(
         status="unfunded_gap" if comparison.any_gap else "full_payment",
         year=data.parameters.year,
         sweep=sweep_lines,
+    )
+
+
+def plan_job(
+    input_path: str, source_name: str, folder: str, scenario_name: str, form: dict[str, str]
+) -> dict[str, Any]:
+    """Solve the multi-year plan of a stored run and write its outputs into ``folder``.
+
+    ``scenario_name`` and ``form`` are the run's own (its scenario and its overrides), so
+    the plan starts from exactly the parameters the run's page shows. Returns
+    ``{"problems": [...]}`` for what only a plan checks (``plan_problems``: no horizon, a
+    falling ratio path, a ceiling below the starting ratio), else ``{"meta": {...}}``.
+    """
+    from model.analysis.plan import solve_plan
+    from model.export.plan import write_plan_workbook
+    from model.web.pages import plan_page
+
+    problems: list[Problem] = []
+    data, chosen = _chosen(input_path, source_name, scenario_name, form, problems)
+    if problems or data is None or chosen is None:
+        return {"problems": _fields(problems)}
+    try:
+        plan = solve_plan(data, chosen)
+    except InputError as error:
+        return {"problems": _fields(error.problems)}
+    return _written(
+        folder,
+        lambda out: write_plan_workbook(plan, out / "plan.xlsx"),
+        {"plan.json": plan.to_json(), "page.json": plan_page(plan)},
+        scenario=plan.scenario,
+        status=plan.status,
+        year=plan.years[0],
+        end_year=plan.years[-1],
     )

@@ -1,9 +1,9 @@
-"""Allocation / Comparison → the plain data a page shows, stored as ``page.json``.
+"""Allocation / Comparison / Plan → the plain data a page shows, stored as ``page.json``.
 
 Built in the worker once per run, from the same objects that write the workbooks, so a
 page shows exactly the workbook's figures and can be rendered again after a restart
 without solving. Pages format; they never compute: figures come from ``model.analysis.results``,
-``model.analysis.comparison`` and ``model.analysis.narrative``; words come from
+``model.analysis.comparison``, ``model.analysis.plan`` and the narratives; words come from
 ``model.vocabulary``.
 
 The app imports this module for ``RESULT_COLUMNS``, so it loads the analysis (and with it
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from model.analysis.comparison import Comparison
+    from model.analysis.plan import Plan
     from model.analysis.results import Allocation
     from model.workbook.reader import Source
 
@@ -174,3 +175,58 @@ def compare_page(comparison: Comparison) -> dict[str, Any]:
         "kpi_rows": frame_rows(kpi, shown),
         "diffs": diffs,
     }
+
+
+def plan_page(plan: Plan) -> dict[str, Any]:
+    """Everything the plan page shows: the sentences, the national table by year, each
+    unit's depletion years and reserve months by year (the heat map)."""
+    from model.analysis.plan import DEPLETION_KEYS
+    from model.analysis.plan_narrative import plan_sentences, ratio_runs
+
+    depletion = plan.units.join(plan.depletion)
+    # as the plan workbook's depletion sheet: earliest to run out under the rule first
+    ordered = depletion.sort_values(list(DEPLETION_KEYS[1::-1]), na_position="last", kind="stable")
+    months = plan.figures["months_optimized"]
+    units = [
+        {
+            "code": str(code),
+            "name_zh": str(unit["name_zh"]),
+            "name_en": str(unit["name_en"]),
+            "region": str(unit["region"]),
+            **{key: _year(unit[key]) for key in DEPLETION_KEYS},
+            "months": [plain(months.at[year, code]) for year in plan.years],
+        }
+        for code, unit in ordered.iterrows()
+    ]
+    national = plan.national
+    gap_years = plan.gap_years()
+    return {
+        "scenario": plan.scenario,
+        "status": plan.status,
+        "source": {"name": plan.source.name, "sha256": plan.source.sha256},
+        "parameters": {k: plain(v) for k, v in plan.parameters.as_dict().items()},
+        "warnings": warnings(plan.source),
+        "summary": [(zh, en) for zh, en in plan_sentences(plan)],
+        "solver": plan.solver,
+        "years": [int(y) for y in plan.years],
+        "ratio_runs": [[plain(r), int(a), int(b)] for r, a, b in ratio_runs(plan)],
+        "optimised": bool(plan.optimised),
+        "totals": {k: plain(v) for k, v in plan.totals().items()},
+        "depleted": plan.depleted_units(),
+        "national_depletion_year": plan.national_depletion_year,
+        "first_current_deficit_year": plan.first_current_deficit_year,
+        "first_gap_year": gap_years[0] if gap_years else None,
+        "national_columns": [str(c) for c in national.columns],
+        "national": [
+            [int(year), *(plain(v) for v in row)]
+            for year, row in zip(national.index, national.itertuples(index=False), strict=True)
+        ],
+        "units": units,
+    }
+
+
+def _year(value: Any) -> int | None:
+    """A nullable year (pandas ``Int64``) as JSON: an integer, or None for never."""
+    import pandas as pd
+
+    return None if pd.isna(value) else int(value)

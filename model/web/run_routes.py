@@ -76,6 +76,8 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
         months_chart=charts.months_chart(rows),
         chart_height=charts.chart_height(len(rows)),
         frontier_chart=(charts.frontier_chart(data["frontier"]) if data.get("frontier") else None),
+        plan_end_year=data["parameters"].get("plan_end_year"),
+        plan_state=site.plans.state(site.store, run_id),
     )
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from model.errors import Problem
 from model.web import forms
+from model.web.plans import PlanJobs
 from model.web.security import UploadTooLarge
 from model.web.storage import KIND_RUN, RunStore, UnknownRun
 from model.web.views import render
@@ -44,6 +45,7 @@ class Site:
     pool: Workers
     max_upload_bytes: int
     auth: bool
+    plans: PlanJobs = field(default_factory=PlanJobs)
 
     @property
     def limit_mib(self) -> float:
@@ -167,7 +169,11 @@ def download(request: Request, run_id: str, name: str, kind: str) -> FileRespons
     Raises:
         UnknownRun: no complete run of ``kind`` has this id, or it has no such file.
     """
-    path = site_of(request).store.file(run_id, name, kind)
+    return attachment(site_of(request).store.file(run_id, name, kind), run_id)
+
+
+def attachment(path: Path, run_id: str) -> FileResponse:
+    """A stored file (a path the store has checked) as a download named after its run."""
     stem, suffix = path.stem, path.suffix
     media_type = XLSX if suffix == ".xlsx" else "application/json"
     return FileResponse(path, media_type=media_type, filename=f"{stem}_{run_id[:8]}{suffix}")

@@ -2,7 +2,9 @@
 
 Every run lives in ``<data_dir>/<run_id>/``. It is written in a staging directory
 (``<data_dir>/.partial/<run_id>/``) and renamed into place only when complete, so a page
-never sees half a run. A run id comes from a request, so it is checked against a strict
+never sees half a run. A run's multi-year plan, computed later on request, is published the
+same way into ``<data_dir>/<run_id>/plan/``: the plan's files, or the problems that stopped
+it. A run id comes from a request, so it is checked against a strict
 pattern and the resolved path must stay inside the data folder before anything touches
 the file system; file names inside a run are fixed by the code, never by the request.
 """
@@ -34,6 +36,9 @@ KIND_COMPARE = "compare"
 
 RUN_FILES = frozenset({"allocation.xlsx", "result.json"})
 COMPARE_FILES = frozenset({"comparison.xlsx", "comparison.json"})
+PLAN_DIR = "plan"
+PLAN_PROBLEMS = "problems.json"
+PLAN_FILES = frozenset({"plan.xlsx", "plan.json", PAGE, PLAN_PROBLEMS})
 
 
 class UnknownRun(LookupError):
@@ -139,6 +144,56 @@ class RunStore:
     def load(self, run_id: str, name: str, kind: str) -> Any:
         """A JSON file of a run, parsed."""
         return json.loads(self.file(run_id, name, kind).read_text(encoding="utf-8"))
+
+    def publish_plan(self, run_id: str, folder: Path, meta: dict[str, Any]) -> bool:
+        """Move a staged plan into the run's ``plan/`` folder in one rename.
+
+        Returns False, leaving the staging folder, when the run already has a plan.
+
+        Raises:
+            UnknownRun: no run of this id.
+        """
+        self.meta(run_id, KIND_RUN)
+        write_json_atomic(folder / META, meta)
+        try:
+            os.rename(folder, self.run_dir(run_id) / PLAN_DIR)
+        except OSError:
+            if (self.run_dir(run_id) / PLAN_DIR).is_dir():
+                return False
+            raise
+        return True
+
+    def plan_meta(self, run_id: str) -> dict[str, Any] | None:
+        """The metadata of a run's published plan; None while it has none.
+
+        Raises:
+            UnknownRun: no run of this id.
+        """
+        self.meta(run_id, KIND_RUN)
+        path = self.run_dir(run_id) / PLAN_DIR / META
+        try:
+            meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            return None
+        return meta
+
+    def plan_file(self, run_id: str, name: str) -> Path:
+        """A fixed file of a run's published plan (``plan.xlsx``, ``plan.json``, ...).
+
+        Raises:
+            UnknownRun: no such run, no plan yet, or no such file in it.
+        """
+        if name not in PLAN_FILES:
+            raise UnknownRun(name)
+        self.meta(run_id, KIND_RUN)
+        path = self.run_dir(run_id) / PLAN_DIR / name
+        if not path.is_file():
+            raise UnknownRun(run_id)
+        return path
+
+    def load_plan(self, run_id: str, name: str) -> Any:
+        """A JSON file of a run's plan, parsed."""
+        return json.loads(self.plan_file(run_id, name).read_text(encoding="utf-8"))
 
     def input_of(self, run_id: str) -> tuple[Path, str]:
         """The stored upload of a run and the name the planner gave it."""

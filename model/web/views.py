@@ -24,12 +24,16 @@ from model.vocabulary import (
     EQUITY_METRICS,
     EVEN,
     FIGURES,
+    MONTHS,
+    NEVER,
     ROLES,
     SHORT_STATUSES,
     STATES,
     STATUSES,
+    UNITS,
     ROUGHLY_EVEN_100m,
 )
+from model.web.plan_charts import heat_class
 
 TEMPLATES = Path(__file__).with_name("templates")
 ROLE_CLASSES = {CONTRIBUTOR: "neg", BENEFICIARY: "pos", EVEN: "zero"}
@@ -44,6 +48,8 @@ def number(value: Any, digits: int = 2) -> str:
     if isinstance(value, bool):
         return "是 yes" if value else "否 no"
     if isinstance(value, int | float):
+        if round(value, digits) == 0:
+            value = 0.0  # −0.04 shown to one decimal is 0.0, not −0.0
         return f"{value + 0.0:,.{digits}f}".replace("-", "−")
     return str(value)
 
@@ -70,6 +76,20 @@ def sign_class(value: Any) -> str:
     return "pos" if value > 0 else "neg"
 
 
+def percent(value: Any) -> str:
+    """A ratio as a percentage: ``4.5%``; a dash for an undefined value."""
+    return "—" if value is None else f"{value * 100:.4g}%"
+
+
+def figure(value: Any, key: str) -> str:
+    """A figure of the plan's national table, to the digits its unit deserves: a ratio as a
+    percentage, months to one decimal, counts whole, money to two decimals."""
+    if key == "contribution_ratio":
+        return percent(value)
+    unit = FIGURES[key].unit if key in FIGURES else ""
+    return number(value, {MONTHS: 1, UNITS: 0}.get(unit, 2))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -78,7 +98,15 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=number, signed=signed, sign_class=sign_class, breakable=breakable)
+    env.filters.update(
+        number=number,
+        signed=signed,
+        sign_class=sign_class,
+        breakable=breakable,
+        percent=percent,
+        figure=figure,
+        heat=heat_class,
+    )
     env.globals.update(
         version=__version__,
         parameter_fields=PARAMETER_FIELDS,
@@ -90,6 +118,7 @@ def _environment() -> Environment:
         metrics=EQUITY_METRICS,
         role_classes=ROLE_CLASSES,
         roughly_even=ROUGHLY_EVEN_100m,
+        never=NEVER,
         parameter_labels={f.key: f.label for f in PARAMETER_FIELDS},
     )
     return env
