@@ -246,7 +246,7 @@ def test_no_value_is_read_after_a_level_that_is_not_optimal(data: FundData) -> N
     coeffs = scenario(data, "maximin", {})
     solver = fresh(coeffs, "maximin")
     solver.highs.setOptionValue("time_limit", 0.0)
-    with pytest.raises(SolverFailure, match="level unfunded_gap with Time limit"):
+    with pytest.raises(SolverFailure, match=r"level \w+ with Time limit"):
         solver.solve(coeffs.money_scale)
 
 

@@ -39,6 +39,21 @@ LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_SUBSIDY, LEVEL_CENTRAL, LEVEL_EQUITY
 DECISIONS: tuple[str, ...] = ("transfer", "local_subsidy", "central_subsidy", "unfunded_gap")
 """The variables whose values a solve returns."""
 
+DEFERRED_ROWS: dict[str, tuple[str, ...]] = {
+    LEVEL_EQUITY: (
+        "maximin_rows",
+        "range_low",
+        "range_high",
+        "national_months_definition",
+        "mad_above",
+        "mad_below",
+    ),
+    LEVEL_RULE: ("rule_distance_above", "rule_distance_below"),
+}
+"""The row families each level is the first to need. They define auxiliary columns (the
+lowest months, the deviations, ``e ≥ |a − rule|``) that no earlier level costs, so the
+solver releases them until their level: the early levels are then a far smaller LP."""
+
 UNBOUNDED = math.inf
 """Right-hand side of a level row that is not yet holding an optimum, so the rows stay in
 the solver and only their bounds move."""
@@ -200,6 +215,7 @@ def build_model(coeffs: Coefficients, objective: str) -> pyo.ConcreteModel:
     m.decisions = DECISIONS
     m.unitless_levels = (LEVEL_EQUITY,)
     m.scenario_bounds_of = functools.partial(scenario_bounds, objective=objective)
+    m.deferred_rows = DEFERRED_ROWS
 
     m.need = pyo.Param(m.UNITS, mutable=True, initialize=0.0)
     m.held = pyo.Param(m.UNITS, mutable=True, initialize=0.0)

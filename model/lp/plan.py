@@ -29,6 +29,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from model.lp.formulation import (
+    DEFERRED_ROWS,
     LEVEL_CENTRAL,
     LEVEL_EQUITY,
     LEVEL_GAP,
@@ -233,6 +234,8 @@ def build_plan_model(coeffs: PlanCoefficients, objective: str) -> pyo.ConcreteMo
     m.decisions = PLAN_DECISIONS
     m.unitless_levels = (LEVEL_EQUITY, LEVEL_RATIO)
     m.scenario_bounds_of = lambda c: plan_bounds(c, objective)
+    m.deferred_rows = {LEVEL_EQUITY: DEFERRED_ROWS[LEVEL_EQUITY]}
+    m.primal_after_first = True
 
     m.inflow = pyo.Param(m.CELLS, mutable=True, initialize=0.0)
     m.central_budget = pyo.Param(mutable=True, initialize=0.0)

@@ -231,6 +231,22 @@ class LexicographicSolver:
         row_parts = {name: indices(name, rows) for name in self._row_families}
         self._column_index = _concatenate(column_parts.values())
         self._row_index = _concatenate(row_parts.values())
+        # Rows first needed at a later level (the equity and rule-distance definitions) are
+        # released until then: they only define columns no earlier level costs, and without
+        # them the early levels are a far smaller LP for HiGHS.
+        self._deferred: dict[str, tuple[str, ...]] = {
+            level: tuple(f for f in families if f in row_parts)
+            for level, families in getattr(model, "deferred_rows", {}).items()
+            if level in self.levels
+        }
+        self._deferred_index = {
+            level: _concatenate([row_parts[f] for f in families] or [np.zeros(0, np.int32)])
+            for level, families in self._deferred.items()
+        }
+        self._deferred_bounds = {
+            level: (row_lower[index].copy(), row_upper[index].copy())
+            for level, index in self._deferred_index.items()
+        }
         _check_covered("variable", self._column_index, n_columns, compiled.columns)
         covered = np.concatenate([self._row_index, self._level_row_index])
         _check_covered("constraint", covered, n_rows, compiled.rows)
@@ -263,7 +279,12 @@ class LexicographicSolver:
                 f"rows for a model of {n_columns} variables and {n_rows} constraints"
             )
         self._n_columns = n_columns
-        self.large = n_columns >= LARGE_MODEL_COLUMNS
+        # A plan (``primal_after_first``) solves its first level by interior point and
+        # every later one by primal simplex from the basis before it: only the cost changes
+        # between levels, so that basis stays primal feasible, and a plan's held levels are
+        # thin, degenerate regions where interior point stalls.
+        self.primal_after_first = bool(getattr(model, "primal_after_first", False))
+        self.large = n_columns >= LARGE_MODEL_COLUMNS and not self.primal_after_first
         if self.large:
             self._highs.setOptionValue("solver", "ipm")
         self._columns = {name: indices(name, columns) for name in model.decisions}
@@ -331,6 +352,13 @@ class LexicographicSolver:
         self._release_levels()
         if highspy.HighsStatus.kError in statuses:
             raise SolverFailure("HiGHS refused the bounds of this scenario")
+        self._deferred_bounds = {
+            level: (
+                _concatenate([bounds.rows[f][0] for f in families] or [np.zeros(0)]),
+                _concatenate([bounds.rows[f][1] for f in families] or [np.zeros(0)]),
+            )
+            for level, families in self._deferred.items()
+        }
         self.coefficients = coeffs
 
     def _release_levels(self) -> None:
@@ -338,6 +366,21 @@ class LexicographicSolver:
         self._highs.changeRowsBounds(  # type: ignore[attr-defined]
             n, self._level_row_index, np.full(n, -math.inf), np.full(n, math.inf)
         )
+
+    def _defer_rows(self) -> None:
+        """Release the rows of every later level's own definitions (see ``__init__``)."""
+        for index in self._deferred_index.values():
+            n = len(index)
+            self._highs.changeRowsBounds(  # type: ignore[attr-defined]
+                n, index, np.full(n, -math.inf), np.full(n, math.inf)
+            )
+
+    def _enforce_rows(self, level: str) -> None:
+        """Give the rows first needed at ``level`` their scenario bounds."""
+        index = self._deferred_index.get(level)
+        if index is not None and len(index):
+            lower, upper = self._deferred_bounds[level]
+            self._highs.changeRowsBounds(len(index), index, lower, upper)  # type: ignore[attr-defined]
 
     def _hold(self, level: str, value: float) -> None:
         """Hold ``level`` at most at ``value`` (``math.inf`` releases it)."""
@@ -416,12 +459,18 @@ class LexicographicSolver:
         highs = self._highs
         highs.clearSolver()
         self._release_levels()
+        self._defer_rows()
         outcomes: list[LevelOutcome] = []
         duals: tuple[float, ...] = ()
         fund_dual = 0.0
         transfer_dual: tuple[float, ...] = ()
         dual_level = LEVEL_SUBSIDY
-        for name in self.levels:
+        for position, name in enumerate(self.levels):
+            self._enforce_rows(name)
+            if self.primal_after_first:
+                first = position == 0
+                highs.setOptionValue("solver", "ipm" if first else "simplex")
+                highs.setOptionValue("simplex_strategy", 4)
             if self.large:
                 highs.clearSolver()
             highs.changeColsCost(self._n_columns, self._all_columns, self.costs[name])
