@@ -334,3 +334,26 @@ def test_scaling_money_scales_the_plan(case: tuple[list, Parameters], k: float) 
     data_derived = ["depletion_year_before", "depletion_year_rule"]
     pd.testing.assert_frame_equal(many.depletion[data_derived], one.depletion[data_derived])
     assert many.status == one.status
+
+
+def test_guardrails_that_fail_in_a_later_year_are_a_located_input_error() -> None:
+    """B's minimum transfer (180亿) grows with its expenditure (10% a year, as retirees
+    grow) while the fund stays at 200亿: in 2022 it asks for 217.80亿, more than the whole
+    fund. Without the check the LP would be infeasible: a solver failure, not a message."""
+    units = hand_units()
+    units[1] = units[1] | {"min_transfer_100m": 180.0}
+    params = parameters(contribution_ratio=0.1, plan_end_year=2023, retiree_growth=0.1)
+    data = make_data(units, params)
+    with pytest.raises(InputError) as raised:
+        solve_plan(data, Scenario("base", params))
+    (problem,) = raised.value.problems
+    assert "2022" in problem.what and "2022" in problem.what_zh
+    assert "at least 217.80亿 (its minimum transfer) but at most 200.00亿" in problem.what
+    assert problem.where.startswith("provinces!")
+
+
+def test_the_same_guardrails_with_no_growth_are_planned() -> None:
+    units = hand_units()
+    units[1] = units[1] | {"min_transfer_100m": 180.0}
+    plan = plan_of(units)
+    assert (plan.figures["allocation_100m"]["B"] >= 180.0 - 1e-6).all()

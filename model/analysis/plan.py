@@ -17,6 +17,7 @@ planned central subsidy < expenditure) is reported beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +28,10 @@ import pandas as pd
 from model.analysis.results import clean
 from model.errors import InputError
 from model.lp.formulation import LEVEL_GAP
+from model.lp.guardrails import check_transfer_bounds, has_guardrails, transfer_bounds
 from model.lp.plan import PlanCoefficients, build_plan_model, frame_of, plan_coefficients
 from model.lp.projection import Projection, project
+from model.lp.rule import statutory_allocation
 from model.lp.solve import LevelOutcome, LexicographicSolver, negligible
 from model.schema import MONTHS_PER_YEAR, PARAMETER_FIELDS, PARAMETERS_SHEET
 from model.vocabulary import STATUS_FULL, STATUS_GAP
@@ -199,6 +202,7 @@ def solve_plan(data: FundData, scenario: Scenario) -> Plan:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     projection = project(data.units, params, data.horizon)
+    check_plan_guardrails(projection, params, data.source, scenario.name)
     coeffs = plan_coefficients(projection, params)
     solver = LexicographicSolver(build_plan_model(coeffs, params.objective))
     timings["build"] = time.perf_counter() - started
@@ -212,6 +216,34 @@ def solve_plan(data: FundData, scenario: Scenario) -> Plan:
     timings["extract"] = time.perf_counter() - started
     plan.timings.update(timings)
     return plan
+
+
+def check_plan_guardrails(
+    projection: Projection, parameters: Parameters, source: Source, scenario: str
+) -> None:
+    """Refuse guardrails that cannot all hold in some year of a fixed ratio path, as a
+    single run refuses them, naming the cells and the first year it happens (the
+    projected bounds and the fund move year by year, so a bound that holds in the base
+    year can fail later). An optimised path raises its ratio where that helps, so it is
+    not checked at the fixed ratios.
+
+    Raises:
+        InputError: the first year's contradictory bounds.
+    """
+    if parameters.optimizes_ratio_path:
+        return
+    for year, frame, ratio in zip(
+        projection.years, projection.units, projection.ratios, strict=True
+    ):
+        params = dataclasses.replace(parameters, contribution_ratio=ratio)
+        if not has_guardrails(frame, params):
+            return
+        rule = statutory_allocation(frame, params)
+        contribution = rule.contribution_100m.to_numpy(dtype=float)
+        bounds = transfer_bounds(
+            frame, params, contribution, rule.allocation_100m.to_numpy(dtype=float), rule.fund_100m
+        )
+        check_transfer_bounds(frame, params, bounds, rule.fund_100m, source, f"{scenario}, {year}")
 
 
 def _origin(scenario: Scenario, source: Source) -> tuple[str, dict[str, str]]:
