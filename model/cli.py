@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=V1,V2,...",
-        help="sweep a parameter (repeatable: cartesian product)",
+        help="sweep a parameter (repeatable: cartesian product); blank or 空 is a value, "
+        "clearing a band or guardrail",
     )
     compare.add_argument(
         "--workers", type=int, default=0, help="processes to use (default: all cores)"

@@ -60,19 +60,27 @@ GROWTH_MAX = 0.5
 """The largest annual growth (or fall) accepted: 50% a year is already far outside any
 province's history, and 3 or 5 typed for 3% or 5% is then read as the percentage slip it is."""
 
-GROWTH_DRIVER_LABELS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("wage_growth", "工资增长率", "Wage growth", "0.05", "the average wage"),
+GROWTH_DRIVER_LABELS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("wage_growth", "工资增长率", "Wage growth", "0.05", "the average wage", "工资"),
     (
         "insured_growth",
         "参保职工增长率",
         "Insured growth",
         "-0.005",
         "insured employees and enterprise employment",
+        "参保",
     ),
-    ("retiree_growth", "离退休人数增长率", "Retiree growth", "0.03", "retirees"),
-    ("benefit_growth", "人均待遇增长率", "Benefit growth", "0.03", "the pension per retiree"),
+    ("retiree_growth", "离退休人数增长率", "Retiree growth", "0.03", "retirees", "退休"),
+    (
+        "benefit_growth",
+        "人均待遇增长率",
+        "Benefit growth",
+        "0.03",
+        "the pension per retiree",
+        "待遇",
+    ),
 )
-"""key, Chinese, English, an example rate, and what grows at it."""
+"""key, Chinese, English, an example rate, what grows at it, and its short word."""
 
 PLAN_HORIZON_MAX = 60
 """The most years a plan may cover: a horizon beyond two generations is not a plan."""
@@ -98,6 +106,10 @@ class Field:
         expected_zh: the same, in Chinese.
         aliases: other spellings of a choice, as (alias, choice) pairs.
         help: one line for the template's instructions sheet.
+        short: for a parameter, the word that names it in a swept scenario's label
+            (``上解 4.5% · 储备 3月 · 区间 20% · range``, ``scenarios.scenario_labels``): two
+            characters, so fifty labels fit a chart axis and a table header; blank for the
+            objective, whose values name themselves.
     """
 
     key: str
@@ -116,6 +128,7 @@ class Field:
     expected_zh: str = ""
     aliases: tuple[tuple[str, str], ...] = ()
     help: str = ""
+    short: str = ""
 
     def choice_of(self, text: str) -> str | None:
         """The choice ``text`` names, ignoring case, or None; aliases (东部) count too."""
@@ -338,6 +351,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a whole year such as 2020",
         expected_zh="整数年份，如 2020",
         help="The budget year.",
+        short="年度",
     ),
     Field(
         "contribution_ratio",
@@ -350,6 +364,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a fraction such as 0.04 (for 4%), at most 0.2",
         expected_zh="小数，如 0.04（即 4%），不超过 0.2",
         help="Share of the wage base handed up: 0.03 (2018), 0.035, 0.04, 0.045 (2021).",
+        short="上解",
     ),
     Field(
         "wage_base_share",
@@ -364,6 +379,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a fraction such as 0.9",
         expected_zh="小数，如 0.9",
         help="Share of the average wage used as base.",
+        short="基数",
     ),
     Field(
         "reserve_months_floor",
@@ -377,6 +393,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a number of months from 0 to 120",
         expected_zh="0 到 120 之间的月数",
         help="Months of expenditure every unit must keep in reserve at year end.",
+        short="储备",
     ),
     Field(
         "objective",
@@ -402,6 +419,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a fraction such as 0.2, or blank for free transfers",
         expected_zh="小数，如 0.2；留空表示不设区间",
         help="Band around the statutory allocation; 0 reproduces the rule, blank frees it.",
+        short="区间",
     ),
     Field(
         "central_subsidy_budget_100m",
@@ -414,6 +432,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a number in 亿元, zero or more",
         expected_zh="以亿元计的非负数",
         help="The most extra central subsidy available across all units.",
+        short="中央",
     ),
     Field(
         "min_return_share",
@@ -427,6 +446,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a fraction such as 0.5, or blank for none",
         expected_zh="小数，如 0.5；留空表示不设",
         help="Guardrail: every unit gets back at least this share of what it hands up.",
+        short="返还",
     ),
     Field(
         "standard_contribution_rate",
@@ -442,6 +462,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         help="Incentive mode: the LP sees each unit collecting at least this share of its "
         "contribution base; a unit collecting less covers its own shortfall (caf check "
         "reports every unit's effective rate).",
+        short="征缴",
     ),
     Field(
         "plan_end_year",
@@ -455,6 +476,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a whole year at or after the base year, such as 2035, or blank for no plan",
         expected_zh="不早于基年的整数年份，如 2035；留空表示不做多年规划",
         help="Multi-year plan: the last year of the horizon (caf plan); blank means no plan.",
+        short="末年",
     ),
     *(
         Field(
@@ -472,8 +494,9 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
             f"介于 -{GROWTH_MAX:g} 与 {GROWTH_MAX:g} 之间",
             help=f"Multi-year plan: national default annual growth of {what}; the growth "
             "sheet may set it per unit.",
+            short=short,
         )
-        for key, zh, en, example, what in GROWTH_DRIVER_LABELS
+        for key, zh, en, example, what, short in GROWTH_DRIVER_LABELS
     ),
     Field(
         "optimize_ratio_path",
@@ -488,6 +511,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected_zh="yes（是）或 no（否）",
         help="Multi-year plan: yes lets caf choose the gentlest rising ratio path that keeps "
         "every unit paying (bounded by ratio_max and ratio_step_max); no follows ratio_path.",
+        short="路径",
     ),
     Field(
         "ratio_max",
@@ -502,6 +526,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected="a fraction such as 0.06, at most 0.2",
         expected_zh="小数，如 0.06，不超过 0.2",
         help="Optimised ratio path: the highest ratio any year may reach.",
+        short="上限",
     ),
     Field(
         "ratio_step_max",
@@ -516,6 +541,7 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         expected_zh="小数，如 0.005（每年提高半个百分点），不超过 0.2",
         help="Optimised ratio path: the most the ratio may rise from one year to the next "
         "(it never falls).",
+        short="年增",
     ),
 )
 
@@ -539,6 +565,11 @@ PROVINCE_FIELDS = tuple(_with_ceiling(f) for f in PROVINCE_FIELDS)
 PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in PARAMETER_FIELDS)
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
+
+NOT_SET = "不设"
+"""A scenario label's value for a parameter cleared with ``blank`` (free transfers, no
+guardrail)."""
+
 PLAN_PARAMETER_KEYS: tuple[str, ...] = (
     "plan_end_year",
     *GROWTH_DRIVERS,

@@ -86,7 +86,11 @@ def test_compare_json_wraps_one_result_per_scenario(tmp_path: Path) -> None:
         "free_maximin",
         "optimised_path",
     ]
-    assert all(set(s) == TOP_KEYS for s in result["scenarios"])
+    # each compare object is a run's, led by its overrides: a swept name is a short label
+    assert all(list(s)[:2] == ["scenario", "overrides"] for s in result["scenarios"])
+    assert all(set(s) == TOP_KEYS | {"overrides"} for s in result["scenarios"])
+    overrides = {s["scenario"]: s["overrides"] for s in result["scenarios"]}
+    assert overrides["base"] == {} and overrides["ratio_4.5"] == {"contribution_ratio": 0.045}
     statuses = {s["scenario"]: s["status"] for s in result["scenarios"]}
     assert code == (3 if "unfunded_gap" in statuses.values() else 0)
 

@@ -69,9 +69,7 @@ def test_sweep_point_equals_a_single_run(tmp_path: Path) -> None:
     assert code_run in (0, 3) and code_compare in (0, 3)
     single = json.loads(run_json.read_text(encoding="utf-8"))
     scenarios = json.loads(compare_json.read_text(encoding="utf-8"))["scenarios"]
-    point = next(
-        s for s in scenarios if s["scenario"] == "contribution_ratio=0.045, max_rule_deviation=0.2"
-    )
+    point = next(s for s in scenarios if s["scenario"] == "上解 4.5% · 区间 20%")
     assert point["parameters"] == single["parameters"]
     assert point["totals"] == pytest.approx(single["totals"], rel=1e-6, abs=1e-6)
     for a, b in zip(point["provinces"], single["provinces"], strict=True):

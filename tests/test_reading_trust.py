@@ -409,6 +409,6 @@ def test_blank_written_as_a_value_clears_an_optional_setting_only() -> None:
     cleared = apply_overrides(base, {"max_rule_deviation": "blank", "min_return_share": "无"}, "x")
     assert cleared.max_rule_deviation is None and cleared.min_return_share is None
     names = [s.name for s in sweep_scenarios(base, ["max_rule_deviation=0.2,blank"])]
-    assert names == ["base", "max_rule_deviation=0.2", "max_rule_deviation=blank"]
+    assert names == ["base", "区间 20%", "区间 不设"]
     with pytest.raises(InputError):  # a ratio has no "none"
         apply_overrides(base, {"contribution_ratio": "blank"}, "x")

@@ -732,3 +732,62 @@ def test_incentive_mode_shows_each_units_shortfall_and_own_gap(
     for key in ("collection_shortfall_100m", "committed_local_100m", "own_gap_100m"):
         assert FIGURES[key].zh in text
     assert "Incentive mode: Guangdong, Beijing, Fujian and Zhejiang collect below" in text
+
+
+@pytest.fixture(scope="module")
+def banded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The worked example with a band of ±20% set in its parameters sheet."""
+    path = tmp_path_factory.mktemp("web") / "banded.xlsx"
+    return write_workbook(path, WORKED_EXAMPLE, {**WORKED_PARAMETERS, "max_rule_deviation": 0.2})
+
+
+def test_the_form_can_clear_a_band_the_workbook_sets(
+    client: httpx.Client, banded: Path, web_data_dir: Path
+) -> None:
+    upload = html.unescape(client.get("/").text)
+    assert "输入“空”或 blank 即不设" in upload and "Type 空 or blank for none" in upload
+    kept = client.get(
+        f"/runs/{run_id_of(post_run(client, banded, max_rule_deviation=''))}/result.json"
+    )
+    assert kept.json()["parameters"]["max_rule_deviation"] == 0.2
+    for word in ("空", "blank"):
+        cleared = run_id_of(post_run(client, banded, max_rule_deviation=word))
+        result = client.get(f"/runs/{cleared}/result.json").json()
+        assert result["parameters"]["max_rule_deviation"] is None
+        meta = json.loads((web_data_dir / cleared / "meta.json").read_text(encoding="utf-8"))
+        assert meta["overrides"] == [["max_rule_deviation", "blank"]]
+    # run again as shown: the cleared band is written out, so the next run stays free
+    page = client.get(f"/runs/{cleared}").text
+    field = re.search(r'<input name="max_rule_deviation"[^>]*>', page)
+    assert field and 'value="blank"' in field.group(0)
+    again = run_id_of(
+        client.post("/runs", data={"from_run": cleared, "max_rule_deviation": "blank"})
+    )
+    assert (
+        client.get(f"/runs/{again}/result.json").json()["parameters"]["max_rule_deviation"] is None
+    )
+
+
+def test_a_typed_sweep_with_blank_shows_readable_names(client: httpx.Client, banded: Path) -> None:
+    with banded.open("rb") as handle:
+        answer = client.post(
+            "/compare",
+            files={"workbook": ("banded.xlsx", handle)},
+            data={"sweep": "max_rule_deviation=0,空"},
+        )
+    run_id = run_id_of(answer, COMPARE_LOCATION)
+    payload = client.get(f"/compare/{run_id}/comparison.json").json()
+    assert [s["scenario"] for s in payload["scenarios"]] == ["base", "区间 0%", "区间 不设"]
+    assert payload["scenarios"][2]["overrides"] == {"max_rule_deviation": None}
+    page = html.unescape(client.get(f"/compare/{run_id}", params={"vs": "区间 不设"}).text)
+    assert "max_rule_deviation=blank" in page
+    assert '<span class="scenario">区间 不设</span>' in page
+    with banded.open("rb") as handle:
+        refused = client.post(
+            "/compare",
+            files={"workbook": ("banded.xlsx", handle)},
+            data={"sweep": "max_rule_deviation=0,,0.2"},
+        )
+    assert refused.status_code == 422
+    assert "第 2 个取值为空（共 3 个）" in html.unescape(refused.text)
+    assert "found an empty value (value 2 of 3)" in html.unescape(refused.text)

@@ -118,8 +118,15 @@ class Comparison:
         return frame.loc[order].reset_index(drop=True)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"scenarios": [...]}``: one ``run`` result per scenario (docs/outputs.md)."""
-        return {"scenarios": [a.to_json() for a in self.allocations]}
+        """``{"scenarios": [...]}``: one ``run`` result per scenario (docs/outputs.md), each
+        with its ``overrides``: the parameters it sets on top of the base, in full, since a
+        swept scenario's name is a short label."""
+        return {"scenarios": [_with_overrides(a) for a in self.allocations]}
+
+
+def _with_overrides(a: Allocation) -> dict[str, Any]:
+    result = a.to_json()
+    return {"scenario": result.pop("scenario"), "overrides": dict(a.overrides), **result}
 
 
 def kpis(a: Allocation) -> dict[str, float]:

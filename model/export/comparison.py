@@ -60,24 +60,32 @@ def write_comparison_workbook(
         _frame_sheet(
             workbook.create_sheet(title), comparison.matrix(column).reset_index(), number_format
         )
-    used = set(workbook.sheetnames)
-    for name in comparison.names[1:]:
-        sheet = workbook.create_sheet(_sheet_title(f"diff {name}", used))
-        _diff_sheet(sheet, comparison, name)
+    names = comparison.names[1:]
+    for name, title in zip(names, diff_titles(names), strict=True):
+        _diff_sheet(workbook.create_sheet(title), comparison, name)
     _run_info(workbook.create_sheet("run_info"), comparison)
     return save_workbook(workbook, path, force)
 
 
-def _sheet_title(text: str, used: set[str]) -> str:
-    """A valid, unique sheet title (31 characters, none of []:*?/\\)."""
-    base = _BAD_SHEET_CHARS.sub("_", text)[:31]
-    title, counter = base, 2
-    while title in used:
-        suffix = f" {counter}"
-        title = base[: 31 - len(suffix)] + suffix
-        counter += 1
-    used.add(title)
-    return title
+FIXED_SHEETS = ("kpi", *(title for title, _ in MATRIX_SHEETS.values()), "run_info")
+
+
+def diff_titles(names: list[str]) -> list[str]:
+    """The diff sheets' titles, one per scenario after the base: ``diff <name>`` when every
+    such title is a valid, distinct sheet name (31 characters, none of []:*?/\\, unique
+    ignoring case, as Excel compares them), else ``diff 01``, ``diff 02``… for all, in
+    scenario order. A name is never cut short, so no title can read as another scenario's;
+    each sheet's first row names its scenario in full."""
+    titles = [f"diff {name}" for name in names]
+    folded = [t.casefold() for t in titles]
+    valid = all(
+        len(t) <= 31 and not _BAD_SHEET_CHARS.search(t) and not t.endswith("'") for t in titles
+    )
+    distinct = len(set(folded)) == len(folded) and not set(folded) & set(FIXED_SHEETS)
+    if valid and distinct and all(t.strip() == t for t in titles):
+        return titles
+    width = len(str(len(names)))
+    return [f"diff {n:0{max(2, width)}d}" for n in range(1, len(names) + 1)]
 
 
 def _header_row(sheet: Worksheet, labels: list[str], row: int = 1) -> None:
@@ -189,8 +197,10 @@ def _tradeoff_charts(sheet: Worksheet, table: pd.DataFrame, comparison: Comparis
 
 def _diff_sheet(sheet: Worksheet, comparison: Comparison, name: str) -> None:
     frame = comparison.diff(name)
+    other = next(a for a in comparison.allocations if a.scenario == name)
     title = text_cell(sheet.cell(row=1, column=1), f"{name} vs {comparison.base.scenario}")
     title.font = Font(bold=True, size=12)
+    text_cell(sheet.cell(row=2, column=1), overrides_text(other.overrides))
     if frame.empty:
         sheet.cell(row=3, column=1, value="No unit's figures changed. 各省结果无变化。")
         return
@@ -209,6 +219,12 @@ def _diff_sheet(sheet: Worksheet, comparison: Comparison, name: str) -> None:
             fmt = MONTHS if row.figure == "months_optimized" else MONEY
             _put(sheet, r, c, value, fmt)
     sheet.auto_filter.ref = f"A3:G{len(frame) + 3}"
+
+
+def overrides_text(overrides: tuple[tuple[str, Any], ...]) -> str:
+    """``contribution_ratio=0.045; max_rule_deviation=blank``: a scenario's own parameters
+    in full, as ``--sweep`` and ``--set`` take them."""
+    return "; ".join(f"{key}={'blank' if value is None else value}" for key, value in overrides)
 
 
 def _run_info(sheet: Worksheet, comparison: Comparison) -> None:

@@ -82,6 +82,26 @@ def form_values(parameters: dict[str, Any]) -> dict[str, str]:
     return {k: form_text(v) for k, v in parameters.items()}
 
 
+CLEARED = "blank"
+"""What a form field holds for a value a run cleared: a blank field would keep the
+workbook's value, so a cleared band must be written for the next run to stay free."""
+
+
+def override_text(value: object) -> str:
+    """An override as a form would send it again: ``blank`` for a cleared value."""
+    return CLEARED if value is None else str(value)
+
+
+def rerun_values(parameters: dict[str, Any], overrides: Iterable[Any]) -> dict[str, str]:
+    """The "run again" form of a run: its parameters, with ``blank`` where the run cleared a
+    value its scenario sets, so running it again unchanged solves the same scenario."""
+    values = form_values(parameters)
+    for key, value in overrides:
+        if value is None:
+            values[key] = CLEARED
+    return values
+
+
 def unique(items: Iterable[str]) -> list[str]:
     """Items in order, first occurrence kept."""
     return list(dict.fromkeys(items))

@@ -16,7 +16,7 @@ from typing import Any
 
 from model.errors import InputError, Problem
 from model.vocabulary import STATUSES
-from model.web.forms import form_text, form_values
+from model.web.forms import form_values, override_text
 from model.workbook.scenarios import Parameters, Scenario, apply_overrides
 
 MAX_WEB_SCENARIOS = 50
@@ -123,7 +123,7 @@ def solve_job(
         scenario=allocation.scenario,
         status=allocation.status,
         year=params.year,
-        overrides=[[k, form_text(v)] for k, v in chosen.overrides],
+        overrides=[[k, override_text(v)] for k, v in chosen.overrides],
     )
 
 

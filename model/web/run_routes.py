@@ -68,7 +68,7 @@ async def run_page(request: Request, run_id: str) -> HTMLResponse:
         run_id=run_id,
         meta=meta,
         data=data,
-        values=forms.form_values(data["parameters"]),
+        values=forms.rerun_values(data["parameters"], data["overrides"]),
         columns=[(key, FIGURES[key].text) for key in data.get("columns", RESULT_COLUMNS)],
         tiles=TILES,
         overridden={key for key, _ in data["overrides"]},

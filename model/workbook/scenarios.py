@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from model.errors import InputError, Problem
-from model.schema import PARAMETER_BY_KEY
+from model.schema import NOT_SET, PARAMETER_BY_KEY, Field
 from model.workbook.cells import coerce_cell
 
 BASE_SCENARIO = "base"
@@ -125,34 +125,127 @@ def apply_overrides(base: Parameters, overrides: dict[str, object], origin: str)
 def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
     """The base scenario plus the cartesian product of every ``key=v1,v2,...`` sweep.
 
-    Names read ``contribution_ratio=0.045, objective=range`` so a planner can tell the
-    rows apart without a legend.
+    Every item is checked once, and every problem of every sweep is raised together: a bad
+    value, an empty item (``0,,0.2`` or a trailing comma, which would otherwise run the base
+    again under another name) and a sweep with no values. ``blank`` (or 空, none) is a value:
+    ``max_rule_deviation=0,0.2,blank`` sweeps free transfers too. A value written twice
+    (``0.04,4%``) is solved once. Each scenario keeps the checked values it sets as its
+    ``overrides`` and is named by ``scenario_labels``.
     """
-    axes: list[tuple[str, list[str]]] = []
+    axes: list[tuple[str, list[Any]]] = []
+    problems: list[Problem] = []
     for text in sweeps:
         key, values = parse_assignment(text, f"--sweep {text}")
-        items = [v.strip() for v in values.split(",") if v.strip() != ""]
-        if not items:
-            raise InputError(
-                [
-                    Problem(
-                        f"--sweep {text}",
-                        "found no values",
-                        "list values as key=v1,v2",
-                        what_zh="未发现任何取值",
-                        fix_zh="请按 key=v1,v2 的格式列出取值",
-                    )
-                ]
-            )
-        axes.append((key, items))
+        axis_problems = _sweep_item_problems(text, values)
+        checked: list[Any] = []
+        for item in values.split(","):
+            if not item.strip():
+                continue
+            try:
+                value = getattr(apply_overrides(base, {key: item.strip()}, "--sweep"), key)
+            except InputError as error:
+                axis_problems.extend(error.problems)
+                continue
+            if value not in checked:
+                checked.append(value)
+        problems.extend(axis_problems)
+        axes.append((key, checked))
+    if problems:
+        raise InputError(problems)
+    if not axes:
+        return [Scenario(BASE_SCENARIO, base)]
+    combos = [
+        tuple(zip((key for key, _ in axes), values, strict=True))
+        for values in itertools.product(*(values for _, values in axes))
+    ]
+    labels = scenario_labels(base, combos)
     scenarios = [Scenario(BASE_SCENARIO, base)]
-    seen = {BASE_SCENARIO}
-    for combo in itertools.product(*(items for _, items in axes)):
-        raw = {key: value for (key, _), value in zip(axes, combo, strict=True)}
-        params = apply_overrides(base, dict(raw), "--sweep")
-        name = ", ".join(f"{k}={v}" for k, v in raw.items())
-        if name in seen:
-            continue
-        seen.add(name)
-        scenarios.append(Scenario(name, params, tuple(raw.items())))
+    for combo, label in zip(combos, labels, strict=True):
+        scenarios.append(Scenario(label, base.with_overrides(dict(combo)), combo))
     return scenarios
+
+
+def _sweep_item_problems(text: str, values: str) -> list[Problem]:
+    """The problems of a sweep's list itself: no values, or an empty item (located by its
+    position, so ``0,,0.2`` points at the second comma's gap)."""
+    items = values.split(",")
+    where = f"--sweep {text}"
+    if all(not item.strip() for item in items):
+        return [
+            Problem(
+                where,
+                "found no values",
+                "list values as key=v1,v2",
+                what_zh="未发现任何取值",
+                fix_zh="请按 key=v1,v2 的格式列出取值",
+            )
+        ]
+    return [
+        Problem(
+            where,
+            f"found an empty value (value {position} of {len(items)})",
+            "remove the extra comma, or write blank for no value (free transfers, no guardrail)",
+            what_zh=f"第 {position} 个取值为空（共 {len(items)} 个）",
+            fix_zh="请删去多余的逗号；如要不设该参数（如不设区间），请写“空”或 blank",
+        )
+        for position, item in enumerate(items, start=1)
+        if not item.strip()
+    ]
+
+
+LABEL_SEPARATOR = " · "
+"""Between the parts of a swept scenario's label: the middle dot reads in both languages."""
+
+
+def scenario_labels(base: Parameters, combos: list[tuple[tuple[str, Any], ...]]) -> list[str]:
+    """Short, unique names for swept scenarios, built from what differs from the base.
+
+    Each label lists, in the order the sweeps were given, every swept parameter that some
+    scenario sets to a value other than the base's, as its word (``Field.short``)
+    and its value: ``上解 4.5% · 储备 3月 · 区间 20% · range``. Fractions read as percents,
+    months with 月, money with 亿, a cleared value as 不设. When no swept value differs from
+    the base, every swept parameter is listed. Two labels that still read alike (values
+    equal to many digits) are told apart by `` (2)``, `` (3)`` in sweep order; a label is
+    never ``base`` nor cut short. The full values stay in each scenario's ``overrides``.
+    """
+    if not combos:
+        return []
+    keys = [key for key, _ in combos[0]]
+    defaults = base.as_dict()
+    shown = {key for combo in combos for key, value in combo if value != defaults[key]}
+    shown = shown or set(keys)
+    labels: list[str] = []
+    seen = {BASE_SCENARIO}
+    for combo in combos:
+        label = LABEL_SEPARATOR.join(_label_part(k, v) for k, v in combo if k in shown)
+        unique, counter = label, 2
+        while unique in seen:
+            unique = f"{label} ({counter})"
+            counter += 1
+        seen.add(unique)
+        labels.append(unique)
+    return labels
+
+
+def _label_part(key: str, value: Any) -> str:
+    """``上解 4.5%``: a parameter's word and its value as a scenario label shows them."""
+    field = PARAMETER_BY_KEY[key]
+    text = value_text(field, value)
+    return f"{field.short} {text}" if field.short else text
+
+
+def value_text(field: Field, value: Any) -> str:
+    """A checked value as a label shows it: ``4.5%``, ``3月``, ``200亿``, ``2035``, 不设."""
+    if value is None:
+        return NOT_SET
+    if field.kind in ("text", "choice", "integer"):
+        return str(value)
+    if field.fraction:
+        return f"{_digits(value * 100)}%"
+    suffix = {"月": "月", "亿元": "亿"}.get(field.unit, field.unit)
+    return f"{_digits(value)}{suffix}"
+
+
+def _digits(number: float) -> str:
+    """A number with no float noise (0.035 × 100 reads 3.5) and no needless zeros."""
+    return f"{round(number, 9):.12g}"
