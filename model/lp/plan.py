@@ -64,6 +64,13 @@ PLAN_DECISIONS: tuple[str, ...] = (
 )
 
 
+INTERIOR_LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_GAP_TIMING)
+"""The levels solved cold by interior point; the rest go by primal simplex from the level
+before. Moving the gap as late as it can go re-routes the emergency money of every unit:
+from the gap level's basis primal simplex took 122,734 iterations (455 s) at 2,850 units ×
+30 years, where interior point takes about as long as the gap level itself."""
+
+
 def plan_levels(optimised: bool, years: int) -> tuple[str, ...]:
     """The lexicographic levels of a plan, in order; a 1-year plan has a single year's."""
     ratio = (LEVEL_RATIO,) if optimised and years > 1 else ()
@@ -235,7 +242,7 @@ def build_plan_model(coeffs: PlanCoefficients, objective: str) -> pyo.ConcreteMo
     m.unitless_levels = (LEVEL_EQUITY, LEVEL_RATIO)
     m.scenario_bounds_of = lambda c: plan_bounds(c, objective)
     m.deferred_rows = {LEVEL_EQUITY: DEFERRED_ROWS[LEVEL_EQUITY]}
-    m.primal_after_first = True
+    m.interior_levels = INTERIOR_LEVELS
 
     m.inflow = pyo.Param(m.CELLS, mutable=True, initialize=0.0)
     m.central_budget = pyo.Param(mutable=True, initialize=0.0)

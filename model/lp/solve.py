@@ -279,12 +279,12 @@ class LexicographicSolver:
                 f"rows for a model of {n_columns} variables and {n_rows} constraints"
             )
         self._n_columns = n_columns
-        # A plan (``primal_after_first``) solves its first level by interior point and
-        # every later one by primal simplex from the basis before it: only the cost changes
-        # between levels, so that basis stays primal feasible, and a plan's held levels are
-        # thin, degenerate regions where interior point stalls.
-        self.primal_after_first = bool(getattr(model, "primal_after_first", False))
-        self.large = n_columns >= LARGE_MODEL_COLUMNS and not self.primal_after_first
+        # A plan names the levels it solves cold by interior point (``interior_levels``);
+        # every other level goes by primal simplex from the basis before it: only the cost
+        # changes between levels, so that basis stays primal feasible, and a plan's late
+        # held levels are thin, degenerate regions where interior point stalls.
+        self.interior_levels: tuple[str, ...] | None = getattr(model, "interior_levels", None)
+        self.large = n_columns >= LARGE_MODEL_COLUMNS and self.interior_levels is None
         if self.large:
             self._highs.setOptionValue("solver", "ipm")
         self._columns = {name: indices(name, columns) for name in model.decisions}
@@ -465,11 +465,13 @@ class LexicographicSolver:
         fund_dual = 0.0
         transfer_dual: tuple[float, ...] = ()
         dual_level = LEVEL_SUBSIDY
-        for position, name in enumerate(self.levels):
+        for name in self.levels:
             self._enforce_rows(name)
-            if self.primal_after_first:
-                first = position == 0
-                highs.setOptionValue("solver", "ipm" if first else "simplex")
+            if self.interior_levels is not None:
+                interior = name in self.interior_levels
+                if interior:
+                    highs.clearSolver()
+                highs.setOptionValue("solver", "ipm" if interior else "simplex")
                 highs.setOptionValue("simplex_strategy", 4)
             if self.large:
                 highs.clearSolver()
