@@ -143,13 +143,14 @@ def _depletion_notes(plan: Plan) -> list[tuple[str, str]]:
             f"First national current deficit: {deficit or NEVER.en}.",
         ),
         (
-            "年末结余低于零的第一年即为耗尽年份；规划初已为赤字的单位记为基年。"
+            "年末结余低于零的第一年即为耗尽年份；基年末仍为赤字的单位记为基年。"
             "调剂前：不调剂、不增加财政补助。法定规则：按本规划的上解比例路径执行法定规则，"
             "不增加财政补助。规划：本规划下首个无法足额发放（存在未弥补缺口）的年份。"
             "全国一行：不增加补助时全国累计结余的耗尽年份；调剂只在单位间转移资金，"
             "故调剂前与法定规则相同。",
-            "A unit runs out in the first year its closing balance is below zero (a unit in "
-            "deficit at the start, in the base year). Before adjustment: no transfer and no "
+            "A unit runs out in the first year its closing balance is below zero (a unit still "
+            "in deficit at the end of the base year, in the base year). Before adjustment: no "
+            "transfer and no "
             "extra subsidy. Statutory rule: the rule on the plan's ratio path, no extra "
             "subsidy. Plan: the first year the plan cannot pay in full (an unfunded gap). "
             "National row: the nation's balance with no extra subsidy, the same before "
