@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/national.py
+	$(BIN)/python benchmarks/plan.py --sizes 340x30
 
 # Render the sample's allocation and plan workbooks through LibreOffice to PDF and PNG pages
 # (not part of `make test`; needs libreoffice-calc and poppler-utils). The sample's own
