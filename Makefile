@@ -53,11 +53,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/national.py
 	$(BIN)/python benchmarks/plan.py --sizes 340x30
 
-# Render the sample's allocation and plan workbooks through LibreOffice to PDF and PNG pages
-# (not part of `make test`; needs libreoffice-calc and poppler-utils). The sample's own
-# horizon (2035) and growth defaults drive the plan.
+# Render the sample's allocation and plan workbooks, and the comparison workbook of the
+# 37-scenario sweep of docs/inputs.md, through LibreOffice to PDF and PNG pages (not part
+# of `make test`; needs libreoffice-calc and poppler-utils). The sample's own horizon (2035)
+# and growth defaults drive the plan.
 SHOT := reports/allocation_2020
 PLAN_SHOT := reports/plan_2020
+CMP_SHOT := reports/comparison_2020
+CMP_SWEEP := --sweep contribution_ratio=0.035,0.04,0.045 --sweep reserve_months_floor=0,3 \
+	--sweep max_rule_deviation=0,0.2 --sweep objective=maximin,range,mad
 screenshots: $(STAMP)
 	@command -v libreoffice >/dev/null || { echo "install libreoffice-calc (apt-get install -y libreoffice-calc poppler-utils)"; exit 2; }
 	@command -v pdftoppm >/dev/null || { echo "install poppler-utils"; exit 2; }
@@ -65,12 +69,16 @@ screenshots: $(STAMP)
 	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
 	$(BIN)/caf plan $(SAMPLE) -o $(PLAN_SHOT).xlsx --json $(PLAN_SHOT).json --force; \
 	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
+	$(BIN)/caf compare $(SAMPLE) -o $(CMP_SHOT).xlsx $(CMP_SWEEP) --force; \
+	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
 	rm -f $(SHOT).pdf $(SHOT)-*.png $(PLAN_SHOT).pdf $(PLAN_SHOT)-*.png
+	rm -f $(CMP_SHOT).pdf $(CMP_SHOT)-*.png
 	libreoffice --headless -env:UserInstallation=file://$${TMPDIR:-/tmp}/caf-libreoffice \
-		--convert-to pdf --outdir reports $(SHOT).xlsx $(PLAN_SHOT).xlsx
+		--convert-to pdf --outdir reports $(SHOT).xlsx $(PLAN_SHOT).xlsx $(CMP_SHOT).xlsx
 	pdftoppm -png -r 60 $(SHOT).pdf $(SHOT)
 	pdftoppm -png -r 60 $(PLAN_SHOT).pdf $(PLAN_SHOT)
-	@ls $(SHOT)-*.png $(PLAN_SHOT)-*.png
+	pdftoppm -png -r 60 -l 6 $(CMP_SHOT).pdf $(CMP_SHOT)  # the kpi and charts sheets
+	@ls $(SHOT)-*.png $(PLAN_SHOT)-*.png $(CMP_SHOT)-*.png
 
 # Screenshots of the web interface from the browser tests (headless Chromium).
 screenshots-web: $(STAMP) browser

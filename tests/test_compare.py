@@ -14,7 +14,8 @@ from model.analysis.batch import run_comparison
 from model.analysis.comparison import Comparison
 from model.cli import main
 from model.errors import InputError
-from model.export.comparison import write_comparison_workbook
+from model.export.comparison import COMPARISON_SHEETS, write_comparison_workbook
+from model.vocabulary import FIGURES
 from model.workbook.reader import FundData, read_workbook
 from model.workbook.scenarios import sweep_scenarios
 
@@ -155,18 +156,17 @@ def test_diff_lists_changes_largest_first(ratio_sweep: Comparison) -> None:
 def test_comparison_workbook_reads_back(ratio_sweep: Comparison, tmp_path: Path) -> None:
     path = write_comparison_workbook(ratio_sweep, tmp_path / "compare.xlsx")
     book = load_workbook(path)
-    assert book.sheetnames[:4] == ["kpi", "net_transfer", "subsidy", "months_optimized"]
-    assert book.sheetnames[-1] == "run_info"
-    assert len([s for s in book.sheetnames if s.startswith("diff ")]) == 11
+    assert tuple(book.sheetnames) == COMPARISON_SHEETS
+    assert len(book["charts"]._charts) == 2
     kpi = book["kpi"]
-    assert len(kpi._charts) == 2
-    assert kpi.cell(row=1, column=1).value == "scenario"
-    names = [kpi.cell(row=r, column=1).value for r in range(2, 14)]
+    assert kpi.cell(row=1, column=1).value == "指标 Metric"
+    names = [kpi.cell(row=1, column=c).value for c in range(3, 3 + len(ratio_sweep.names))]
     assert names == ratio_sweep.names
     matrix = book["net_transfer"]
-    header = [c.value for c in matrix[1]]
-    assert header[:2] == ["code", "name_zh"] and header[2:] == ratio_sweep.names
-    guangdong = next(r for r in matrix.iter_rows(min_row=2, values_only=True) if r[0] == "44")
+    assert matrix["A1"].value == FIGURES["net_transfer_100m"].header
+    header = [c.value for c in matrix[2]]
+    assert header[:2] == ["代码 Code", "名称 Name"] and header[2:] == ratio_sweep.names
+    guangdong = next(r for r in matrix.iter_rows(min_row=3, values_only=True) if r[0] == "44")
     expected = ratio_sweep.allocations[3].table.at["44", "net_transfer_100m"]
     assert guangdong[5] == pytest.approx(expected)
 
@@ -230,5 +230,5 @@ def test_scenario_names_stay_harmless_text(tmp_path: Path) -> None:
         for row in each.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (each.title, cell.coordinate, cell.value)
-    assert written["net_transfer"].cell(row=1, column=4).value == evil
-    assert written["kpi"].cell(row=3, column=1).value == evil
+    assert written["net_transfer"].cell(row=2, column=4).value == evil
+    assert written["kpi"].cell(row=1, column=4).value == evil

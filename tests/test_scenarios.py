@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from model.analysis.batch import run_comparison
 from model.cli import main
 from model.errors import InputError
-from model.export.comparison import diff_titles
 from model.schema import PARAMETER_BY_KEY, PARAMETER_FIELDS
 from model.workbook.reader import FundData, read_workbook
 from model.workbook.scenarios import Parameters, scenario_labels, sweep_scenarios, value_text
@@ -224,16 +223,6 @@ def test_the_plan_parameters_are_sweepable() -> None:
 # --- the consumers: JSON and workbook ----------------------------------------------------
 
 
-def test_diff_titles_never_cut_a_name_into_another() -> None:
-    short = ["区间 0%", "区间 20%", "区间 不设"]
-    assert diff_titles(short) == ["diff 区间 0%", "diff 区间 20%", "diff 区间 不设"]
-    long = ["上解 3.5% · 储备 0月 · 区间 0% · maximin", "区间 0%"]
-    assert diff_titles(long) == ["diff 01", "diff 02"]
-    # invalid characters, or names equal but for case, are numbered too
-    assert diff_titles(["a/b", "c"]) == ["diff 01", "diff 02"]
-    assert diff_titles(["Mad", "mad"]) == ["diff 01", "diff 02"]
-
-
 def test_cli_issue_sweep_names_every_scenario_in_the_json_and_the_workbook(
     tmp_path: Path, sample: FundData
 ) -> None:
@@ -253,10 +242,9 @@ def test_cli_issue_sweep_names_every_scenario_in_the_json_and_the_workbook(
         "objective": "mad",
     }
     book = load_workbook(out)
-    diffs = [name for name in book.sheetnames if name.startswith("diff ")]
-    assert diffs == [f"diff {n:02d}" for n in range(1, 37)]
-    last = book["diff 36"]
-    assert last["A1"].value == f"{expected[-1].name} vs base"
-    assert last["A2"].value == (
+    kpi = book["kpi"]
+    headers = [kpi.cell(row=1, column=c) for c in range(3, 3 + len(expected))]
+    assert [h.value for h in headers] == [s.name for s in expected]
+    assert headers[-1].comment.text == (
         "contribution_ratio=0.045; reserve_months_floor=3.0; max_rule_deviation=0.2; objective=mad"
     )

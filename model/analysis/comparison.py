@@ -13,6 +13,7 @@ import pandas as pd
 
 from model.analysis.equity import METRICS
 from model.analysis.results import BENEFICIARY, CONTRIBUTOR, EVEN, STATUS_GAP, Allocation
+from model.vocabulary import DISPLAY_ZERO
 
 KPI_COLUMNS: tuple[str, ...] = (
     "fund_100m",
@@ -37,8 +38,16 @@ DIFF_COLUMNS: tuple[str, ...] = (
     "unfunded_gap_100m",
     "months_optimized",
 )
-DIFF_EPSILON = 1e-6
-"""A per-unit change below ``DIFF_EPSILON`` of the base value (or of 1) is not listed."""
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "code",
+    "name_zh",
+    "figure",
+    "base",
+    "value",
+    "change",
+)
+"""The columns of ``Comparison.changes``: one row per scenario, unit and figure that moved."""
 
 
 @dataclass(frozen=True)
@@ -90,32 +99,20 @@ class Comparison:
     def diff(self, name: str) -> pd.DataFrame:
         """What changed for which unit in scenario ``name`` against the base, largest first.
 
-        One row per (unit, figure) that moved, sorted by the absolute change.
+        One row per (unit, figure) that moved by more than ``DISPLAY_ZERO``: a change that
+        would read 0.00 is no change.
         """
         other = next(a for a in self.allocations if a.scenario == name)
-        rows = []
-        for column in DIFF_COLUMNS:
-            base_values = self.base.table[column]
-            new_values = other.table[column]
-            change = new_values - base_values
-            for code in change.index:
-                if abs(change[code]) > DIFF_EPSILON * max(1.0, abs(base_values[code])):
-                    rows.append(
-                        {
-                            "code": code,
-                            "name_zh": other.table.at[code, "name_zh"],
-                            "name_en": other.table.at[code, "name_en"],
-                            "figure": column,
-                            "base": float(base_values[code]),
-                            "scenario": float(new_values[code]),
-                            "change": float(change[code]),
-                        }
-                    )
-        frame = pd.DataFrame(
-            rows, columns=["code", "name_zh", "name_en", "figure", "base", "scenario", "change"]
-        )
-        order = frame["change"].abs().sort_values(ascending=False, kind="stable").index
-        return frame.loc[order].reset_index(drop=True)
+        return _changed(self.base, other).rename(columns={"value": "scenario"})
+
+    def changes(self) -> pd.DataFrame:
+        """Every scenario's changes against the base in one long table (``CHANGE_COLUMNS``):
+        scenario order, then largest change first. Its length is the sum over scenarios of
+        the (unit, figure) pairs that moved by more than ``DISPLAY_ZERO``."""
+        frames = [_changed(self.base, a).assign(scenario=a.scenario) for a in self.allocations[1:]]
+        if not frames:
+            return pd.DataFrame(columns=list(CHANGE_COLUMNS))
+        return pd.concat(frames, ignore_index=True)[list(CHANGE_COLUMNS)]
 
     def to_json(self) -> dict[str, Any]:
         """``{"scenarios": [...]}``: one ``run`` result per scenario (docs/outputs.md), each
@@ -145,3 +142,29 @@ def kpis(a: Allocation) -> dict[str, float]:
         "net_beneficiaries": int((role == BENEFICIARY).sum()),
         "roughly_even": int((role == EVEN).sum()),
     }
+
+
+def _changed(base: Allocation, other: Allocation) -> pd.DataFrame:
+    """The (unit, figure) pairs of ``DIFF_COLUMNS`` where ``other`` differs from ``base`` by
+    more than ``DISPLAY_ZERO``, largest change first (ties in figure, then unit order)."""
+    parts = []
+    for column in DIFF_COLUMNS:
+        before, after = base.table[column], other.table[column]
+        change = after - before
+        moved = change.abs() > DISPLAY_ZERO
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": change.index[moved],
+                    "name_zh": other.table.loc[moved, "name_zh"].to_numpy(),
+                    "name_en": other.table.loc[moved, "name_en"].to_numpy(),
+                    "figure": column,
+                    "base": before[moved].astype(float).to_numpy(),
+                    "value": after[moved].astype(float).to_numpy(),
+                    "change": change[moved].astype(float).to_numpy(),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    order = frame["change"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].reset_index(drop=True)

@@ -1,15 +1,15 @@
 """Comparison → the comparison workbook written by ``caf compare``.
 
-Sheets: ``kpi`` (one row per scenario, with the trade-off charts), one province ×
-scenario matrix per figure, one ``diff`` sheet per scenario against the base, and
-``run_info`` with every scenario's parameters and solve levels. Layout only: every
-figure comes from ``model.analysis.comparison``.
+Sheets (``COMPARISON_SHEETS``): ``kpi``, the key figures with metrics as rows and scenarios
+as columns, so fifty scenarios print as a few pages side by side rather than one shrunk
+page; ``charts`` of the trade-offs, drawn from the ``kpi`` rows; ``changes``, one long table
+of what moved for which unit in each scenario against the base; a unit × scenario matrix per
+figure; and ``run_info``. Layout only: every figure comes from ``model.analysis.comparison``.
 """
 
 from __future__ import annotations
 
 import platform
-import re
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -17,24 +17,43 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Font
+from openpyxl.chart import BarChart, Reference, Series
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model.analysis.comparison import KPI_COLUMNS, Comparison
+from model.analysis.comparison import CHANGE_COLUMNS, Comparison
 from model.analysis.equity import METRICS
 from model.export.cells import (
+    COUNT,
+    HEADER_ALIGNMENT,
     HEADER_FILL,
     HEADER_FONT,
     MONEY,
     MONTHS,
+    PAPER_A4,
     RATIO,
+    SECTION_FONT,
+    TITLE_FONT,
     print_setup,
     put,
     text_cell,
+    wrapped_lines,
 )
-from model.vocabulary import EQUITY_METRICS, FIGURES, kpi_label
+from model.export.charts import LABEL_SIZE, ROW_HEIGHT_CM, chart_text, chart_title
+from model.schema import NOT_SET, PARAMETER_BY_KEY, PARAMETER_FIELDS
+from model.vocabulary import (
+    EQUITY_METRICS,
+    FIGURES,
+    SHORT_STATUSES,
+    STATES,
+    UNITS,
+    YI,
+    Label,
+)
+from model.vocabulary import MONTHS as MONTHS_UNIT
 from model.xlsx import save_workbook
 
 MATRIX_SHEETS: dict[str, tuple[str, str]] = {
@@ -42,7 +61,47 @@ MATRIX_SHEETS: dict[str, tuple[str, str]] = {
     "subsidy_100m": ("subsidy", MONEY),
     "months_optimized": ("months_optimized", MONTHS),
 }
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+"""Each matrix's figure, sheet title and number format."""
+
+COMPARISON_SHEETS: tuple[str, ...] = (
+    "kpi",
+    "charts",
+    "changes",
+    *(title for title, _ in MATRIX_SHEETS.values()),
+    "run_info",
+)
+"""The comparison workbook's sheets, in order (docs/outputs.md)."""
+
+KPI_GROUPS: tuple[tuple[Label, tuple[str, ...]], ...] = (
+    (
+        Label("资金", "Money"),
+        ("fund_100m", "moved_100m", "net_contributors", "net_beneficiaries", "roughly_even"),
+    ),
+    (
+        Label("补助与缺口", "Subsidy and gap"),
+        ("local_subsidy_100m", "central_subsidy_100m", "total_subsidy_100m", "unfunded_gap_100m"),
+    ),
+)
+"""The KPI sheet's figure groups, in order; the equity metrics follow, one group a state."""
+
+EQUITY = Label("公平性", "Equity")
+PARAMETERS = Label("参数", "Parameters")
+SCENARIO = Label("情景", "Scenario")
+METRIC = Label("指标", "Metric")
+UNIT = Label("单位", "Unit")
+STATUS = Label("状态", "Status")
+TITLE_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+"""A matrix's title: Chinese, English and the unit on a line each, so it stays whole in
+the label columns repeated on every printed page."""
+FORMATS = {YI: MONEY, UNITS: COUNT, MONTHS_UNIT: MONTHS}
+"""A row's number format by its unit; a unitless metric is a ratio."""
+
+LABEL_WIDTH_MAX = 60.0
+"""Column units: the longest metric label on one line, so no row grows and the table
+prints one page tall."""
+SCENARIO_WIDTH = 10.0
+"""Column units: a scenario column holds 12,345.67 and wraps a label such as
+``上解 4.5% · 储备 3月 · 区间 20% · range`` onto three or four lines."""
 
 
 def write_comparison_workbook(
@@ -53,39 +112,22 @@ def write_comparison_workbook(
     kpi = workbook.active
     assert kpi is not None
     kpi.title = "kpi"
-    table = comparison.kpi_table()
-    _kpi_sheet(kpi, table)
-    _tradeoff_charts(kpi, table, comparison)
+    rows = _kpi_sheet(kpi, comparison)
+    _charts_sheet(workbook.create_sheet("charts"), kpi, rows, len(comparison.names))
+    _changes_sheet(workbook.create_sheet("changes"), comparison.changes())
     for column, (title, number_format) in MATRIX_SHEETS.items():
-        _frame_sheet(
-            workbook.create_sheet(title), comparison.matrix(column).reset_index(), number_format
-        )
-    names = comparison.names[1:]
-    for name, title in zip(names, diff_titles(names), strict=True):
-        _diff_sheet(workbook.create_sheet(title), comparison, name)
+        _matrix_sheet(workbook.create_sheet(title), comparison, column, number_format)
     _run_info(workbook.create_sheet("run_info"), comparison)
     return save_workbook(workbook, path, force)
 
 
-FIXED_SHEETS = ("kpi", *(title for title, _ in MATRIX_SHEETS.values()), "run_info")
+def overrides_text(overrides: tuple[tuple[str, Any], ...]) -> str:
+    """``contribution_ratio=0.045; max_rule_deviation=blank``: a scenario's own parameters
+    in full, as ``--sweep`` and ``--set`` take them."""
+    return "; ".join(f"{key}={'blank' if value is None else value}" for key, value in overrides)
 
 
-def diff_titles(names: list[str]) -> list[str]:
-    """The diff sheets' titles, one per scenario after the base: ``diff <name>`` when every
-    such title is a valid, distinct sheet name (31 characters, none of []:*?/\\, unique
-    ignoring case, as Excel compares them), else ``diff 01``, ``diff 02``… for all, in
-    scenario order. A name is never cut short, so no title can read as another scenario's;
-    each sheet's first row names its scenario in full."""
-    titles = [f"diff {name}" for name in names]
-    folded = [t.casefold() for t in titles]
-    valid = all(
-        len(t) <= 31 and not _BAD_SHEET_CHARS.search(t) and not t.endswith("'") for t in titles
-    )
-    distinct = len(set(folded)) == len(folded) and not set(folded) & set(FIXED_SHEETS)
-    if valid and distinct and all(t.strip() == t for t in titles):
-        return titles
-    width = len(str(len(names)))
-    return [f"diff {n:0{max(2, width)}d}" for n in range(1, len(names) + 1)]
+# --- headers and print set-up --------------------------------------------------------------
 
 
 def _header_row(sheet: Worksheet, labels: list[str], row: int = 1) -> None:
@@ -94,137 +136,232 @@ def _header_row(sheet: Worksheet, labels: list[str], row: int = 1) -> None:
         cell = text_cell(sheet.cell(row=row, column=column), label)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-        width = min(40, max(12, len(label) * 0.9 + 2))
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = sheet.cell(row=row + 1, column=2)
-    sheet.print_title_rows = f"{row}:{row}"
-    print_setup(sheet)
+        cell.alignment = HEADER_ALIGNMENT
+
+
+def _scenario_headers(sheet: Worksheet, comparison: Comparison, row: int, first: int) -> None:
+    """One header per scenario from column ``first``, wrapped in a fixed width, each with
+    its full ``key=value`` parameters as a note; the row as tall as the longest label."""
+    lines = 1
+    for column, a in enumerate(comparison.allocations, start=first):
+        cell = sheet.cell(row=row, column=column)
+        cell.comment = Comment(overrides_text(a.overrides) or "the workbook's parameters", "caf")
+        sheet.column_dimensions[get_column_letter(column)].width = SCENARIO_WIDTH
+        lines = max(lines, wrapped_lines(a.scenario, SCENARIO_WIDTH - 1))
+    sheet.row_dimensions[row].height = 15.0 * lines + 4
+
+
+def _split_print_setup(sheet: Worksheet, title_rows: str, title_columns: str) -> None:
+    """Landscape A4, all rows on one page tall and the scenario columns split across as
+    many pages as they need (never shrunk to one page wide), the label columns and the
+    header rows repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = PAPER_A4
+    sheet.page_setup.fitToWidth = 0
+    sheet.page_setup.fitToHeight = 1
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+    sheet.print_title_rows = title_rows
+    sheet.print_title_cols = title_columns
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any, number_format: str = "") -> None:
     put(sheet, row, column, None if value is pd.NA else value, number_format or None)
 
 
-def _frame_sheet(sheet: Worksheet, frame: pd.DataFrame, number_format: str) -> None:
-    _header_row(sheet, [str(c) for c in frame.columns])
-    for r, row in enumerate(frame.itertuples(index=False), start=2):
-        for c, value in enumerate(row, start=1):
-            _put(sheet, r, c, value, number_format)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+# --- kpi -----------------------------------------------------------------------------------
 
 
-def _kpi_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
-    metric_columns = [f"{m}_{s}" for s in ("before", "rule", "optimized") for m in METRICS]
-    parameter_columns = [
-        c
-        for c in table.columns
-        if c not in KPI_COLUMNS and c not in metric_columns and c not in ("scenario", "status")
-    ]
-    columns = ["scenario", "status", *parameter_columns, *KPI_COLUMNS, *metric_columns]
-    labels = [kpi_label(c) for c in columns]
-    _header_row(sheet, labels)
-    for r, row in enumerate(table[columns].itertuples(index=False), start=2):
-        for c, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            fmt = (
-                MONEY
-                if column.endswith("_100m")
-                else (MONTHS if column.startswith("months") else RATIO)
-            )
-            _put(sheet, r, c, value, fmt if isinstance(value, float) else "")
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table) + 1}"
-    notes_row = len(table) + 3
-    sheet.cell(row=notes_row, column=1, value="Metric 指标").font = Font(bold=True)
-    for offset, (metric, label) in enumerate(EQUITY_METRICS.items(), start=1):
-        sheet.cell(row=notes_row + offset, column=1, value=metric)
-        sheet.cell(row=notes_row + offset, column=2, value=label.meaning)
+def _kpi_rows(comparison: Comparison) -> list[tuple[str, Label, str]]:
+    """The KPI sheet's rows after the header: (kind, label, key), kind one of ``section``,
+    ``parameter``, ``status`` and ``figure``. Parameters are those any scenario sets."""
+    set_keys = {key for a in comparison.allocations for key, _ in a.overrides}
+    rows: list[tuple[str, Label, str]] = [("section", PARAMETERS, "")]
+    for field in PARAMETER_FIELDS:
+        if field.key in set_keys:
+            rows.append(("parameter", Label(field.zh, field.en, field.unit), field.key))
+    rows.append(("status", STATUS, "status"))
+    for group, keys in KPI_GROUPS:
+        rows.append(("section", group, ""))
+        rows.extend(("figure", FIGURES[key], key) for key in keys)
+    for state in ("optimized", "rule", "before"):
+        state_label = STATES[state]
+        section = Label(f"{EQUITY.zh} · {state_label.zh}", f"{EQUITY.en} · {state_label.en}")
+        rows.append(("section", section, ""))
+        rows.extend(("figure", EQUITY_METRICS[m], f"{m}_{state}") for m in METRICS)
+    return rows
 
 
-def _swept_axis(comparison: Comparison) -> str | None:
-    """The one parameter that varies across scenarios, if exactly one does."""
-    keys = {k for a in comparison.allocations for k, _ in a.overrides}
-    varying = [
-        k
-        for k in sorted(keys)
-        if len({getattr(a.parameters, k) for a in comparison.allocations}) > 1
-    ]
-    return varying[0] if len(varying) == 1 else None
+def _kpi_sheet(sheet: Worksheet, comparison: Comparison) -> dict[str, int]:
+    """Metrics as rows, scenarios as columns; returns each figure's row, for the charts."""
+    table = comparison.kpi_table()
+    names = comparison.names
+    _header_row(sheet, [METRIC.name, UNIT.name, *names])
+    _scenario_headers(sheet, comparison, row=1, first=3)
+    where: dict[str, int] = {}
+    label_width = 12.0
+    for r, (kind, label, key) in enumerate(_kpi_rows(comparison), start=2):
+        name = text_cell(sheet.cell(row=r, column=1), label.name)
+        label_width = max(label_width, _width(label.name))
+        if kind == "section":
+            name.font = SECTION_FONT
+            continue
+        text_cell(sheet.cell(row=r, column=2), label.unit)
+        if kind == "figure" and key in METRIC_KEYS:
+            name.comment = Comment(EQUITY_METRICS[key.rsplit("_", 1)[0]].meaning, "caf")
+        where[key] = r
+        for c, value in enumerate(table[key].tolist(), start=3):
+            _put(sheet, r, c, *_kpi_cell(kind, key, label, value))
+    sheet.column_dimensions["A"].width = min(LABEL_WIDTH_MAX, label_width + 1)
+    sheet.column_dimensions["B"].width = 5
+    sheet.freeze_panes = "C2"
+    _split_print_setup(sheet, "1:1", "A:B")
+    return where
 
 
-def _tradeoff_charts(sheet: Worksheet, table: pd.DataFrame, comparison: Comparison) -> None:
-    """Total subsidy and imbalance against the swept parameter (or the scenario order)."""
-    axis = _swept_axis(comparison)
-    data_col = len(table.columns) + 3
-    order = table.sort_values(axis, kind="stable") if axis else table
-    headers = [
-        axis or "scenario",
-        "total_subsidy_100m",
-        "unfunded_gap_100m",
-        "months_min_optimized",
-        "months_range_optimized",
-    ]
-    for c, header in enumerate(headers, start=data_col):
-        sheet.cell(row=1, column=c, value=header).font = Font(bold=True)
-    for r, (_, row) in enumerate(order.iterrows(), start=2):
-        x = row[axis] if axis else row["scenario"]
-        _put(
-            sheet,
-            r,
-            data_col,
-            "blank (free)" if x is None else (str(x) if not isinstance(x, str) else x),
-        )
-        for c, key in enumerate(headers[1:], start=data_col + 1):
-            _put(sheet, r, c, row[key], MONEY)
-    last = len(order) + 1
-    categories = Reference(sheet, min_col=data_col, min_row=2, max_row=last)
-    anchor_row = len(table) + len(EQUITY_METRICS) + 6
-    specs = [
-        ("Fiscal subsidy and gap 财政补助与缺口 (亿元)", (1, 2), "亿元"),
-        ("Reserve months 储备月数: lowest and range", (3, 4), "months"),
-    ]
-    for index, (title, (first, second), y_title) in enumerate(specs):
-        chart = LineChart()
-        chart.title = title
-        chart.x_axis.title = axis or "scenario"
-        chart.y_axis.title = y_title
-        chart.height, chart.width = 8, 16
-        data = Reference(
-            sheet, min_col=data_col + first, max_col=data_col + second, min_row=1, max_row=last
-        )
-        chart.add_data(data, titles_from_data=True)
+METRIC_KEYS = frozenset(f"{m}_{s}" for m in METRICS for s in STATES)
+
+
+def _kpi_cell(kind: str, key: str, label: Label, value: Any) -> tuple[Any, str]:
+    """What a KPI cell shows and its number format."""
+    if kind == "status":
+        return SHORT_STATUSES[value].name, ""
+    if kind == "parameter":
+        if value is None:
+            return f"{NOT_SET} blank", ""
+        if PARAMETER_BY_KEY[key].fraction:
+            return value, "0.0##%"
+        return value, ""
+    return value, FORMATS.get(label.unit, RATIO)
+
+
+def _width(text: str) -> float:
+    """Column units ``text`` needs on one line (``cells.wrapped_lines`` measures alike)."""
+    width = 4.0
+    while wrapped_lines(text, width) > 1:
+        width += 2.0
+    return width
+
+
+# --- charts --------------------------------------------------------------------------------
+
+
+def _charts_sheet(sheet: Worksheet, kpi: Worksheet, rows: dict[str, int], count: int) -> None:
+    """Bars of the subsidy and gap, and of the lowest months and their range, for every
+    scenario, read from the ``kpi`` rows (no helper columns), each chart on its own page.
+    Bars, since scenarios in sweep order are not a trend; they run horizontally, first
+    scenario at the top, so fifty labels stay readable."""
+    title = sheet.cell(row=1, column=1, value="Trade-offs 权衡 (data: sheet kpi)")
+    title.font = TITLE_FONT
+    last = 2 + count
+    categories = Reference(kpi, min_col=3, max_col=last, min_row=1, max_row=1)
+    height = min(CHART_HEIGHT_MAX, max(8.0, 3.5 + 0.36 * count))
+    row = 2
+    for index, (chart_title_text, axis_format, keys) in enumerate(CHART_SPECS):
+        chart = BarChart()
+        chart.type = "bar"
+        chart.gapWidth = 40
+        chart.title = chart_title(chart_title_text)
+        chart.width, chart.height = 24.0, height
+        chart.legend.position = "b"
+        chart.legend.txPr = chart_text(LABEL_SIZE)
+        chart.x_axis.scaling.orientation = "maxMin"
+        chart.x_axis.tickLblPos = "low"
+        chart.x_axis.tickLblSkip = 1
+        chart.x_axis.txPr = chart_text(LABEL_SIZE)
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.y_axis.number_format = axis_format
+        chart.y_axis.txPr = chart_text(LABEL_SIZE)
+        for key in keys:
+            values = Reference(kpi, min_col=3, max_col=last, min_row=rows[key], max_row=rows[key])
+            chart.series.append(Series(values, title=kpi.cell(row=rows[key], column=1).value))
         chart.set_categories(categories)
-        sheet.add_chart(chart, f"{get_column_letter(1 + index * 9)}{anchor_row}")
+        if index:
+            sheet.row_breaks.append(Break(id=row))
+        sheet.add_chart(chart, f"A{row + 1}")  # a row below the break, or its frame shows above
+        row += int(height / ROW_HEIGHT_CM) + 3
+    print_setup(sheet)
 
 
-def _diff_sheet(sheet: Worksheet, comparison: Comparison, name: str) -> None:
-    frame = comparison.diff(name)
-    other = next(a for a in comparison.allocations if a.scenario == name)
-    title = text_cell(sheet.cell(row=1, column=1), f"{name} vs {comparison.base.scenario}")
-    title.font = Font(bold=True, size=12)
-    text_cell(sheet.cell(row=2, column=1), overrides_text(other.overrides))
-    if frame.empty:
-        sheet.cell(row=3, column=1, value="No unit's figures changed. 各省结果无变化。")
-        return
-    labels = [
-        FIGURES["code"].name,
-        FIGURES["name_zh"].name,
-        "Name",
-        "项目 Figure",
-        "基准 Base",
-        "情景 Scenario",
-        "变化 Change",
-    ]
-    _header_row(sheet, labels, row=3)
-    for r, row in enumerate(frame.itertuples(index=False), start=4):
-        for c, value in enumerate(row, start=1):
-            fmt = MONTHS if row.figure == "months_optimized" else MONEY
+CHART_HEIGHT_MAX = 16.0
+"""Centimetres: a chart fits one landscape A4 page with the sheet's title."""
+CHART_SPECS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "财政补助与缺口 Fiscal subsidy and gap (亿元)",
+        "#,##0",
+        ("total_subsidy_100m", "unfunded_gap_100m"),
+    ),
+    (
+        "储备月数 Reserve months, optimised: lowest and range (月)",
+        "0",
+        ("months_min_optimized", "months_range_optimized"),
+    ),
+)
+"""The charts sheet: each chart's title, value-axis format and ``kpi`` rows."""
+
+
+# --- changes and matrices ------------------------------------------------------------------
+
+CHANGE_HEADERS: dict[str, Label] = {
+    "scenario": SCENARIO,
+    "code": FIGURES["code"],
+    "name_zh": FIGURES["name_zh"],
+    "figure": Label("项目", "Figure"),
+    "base": Label("基准", "Base"),
+    "value": Label("情景值", "Value"),
+    "change": Label("变化", "Change"),
+}
+CHANGE_WIDTHS = (38.0, 10.0, 18.0, 46.0, 12.0, 12.0, 12.0)
+
+
+def _changes_sheet(sheet: Worksheet, changes: pd.DataFrame) -> None:
+    """One row per scenario, unit and figure that moved, with an autofilter to pick them."""
+    _header_row(sheet, [CHANGE_HEADERS[c].name for c in CHANGE_COLUMNS])
+    for column, width in enumerate(CHANGE_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    for r, row in enumerate(changes.itertuples(index=False), start=2):
+        fmt = MONTHS if row.figure == "months_optimized" else MONEY
+        _put(sheet, r, 1, row.scenario)
+        _put(sheet, r, 2, row.code)
+        _put(sheet, r, 3, row.name_zh)
+        _put(sheet, r, 4, FIGURES[row.figure].text)
+        for c, value in enumerate((row.base, row.value, row.change), start=5):
             _put(sheet, r, c, value, fmt)
-    sheet.auto_filter.ref = f"A3:G{len(frame) + 3}"
+    if changes.empty:
+        sheet.cell(row=2, column=1, value="No unit's figures changed. 各单位结果无变化。")
+    sheet.auto_filter.ref = f"A1:G{max(2, len(changes) + 1)}"
+    sheet.freeze_panes = "A2"
+    print_setup(sheet)
 
 
-def overrides_text(overrides: tuple[tuple[str, Any], ...]) -> str:
-    """``contribution_ratio=0.045; max_rule_deviation=blank``: a scenario's own parameters
-    in full, as ``--sweep`` and ``--set`` take them."""
-    return "; ".join(f"{key}={'blank' if value is None else value}" for key, value in overrides)
+MATRIX_WIDTHS = (9.0, 18.0)
+"""The code and name columns: 新疆生产建设兵团 whole, the matrix's title on three lines."""
+
+
+def _matrix_sheet(
+    sheet: Worksheet, comparison: Comparison, column: str, number_format: str
+) -> None:
+    """A title row naming the figure and its unit, then unit × scenario values."""
+    label = FIGURES[column]
+    title = text_cell(sheet.cell(row=1, column=1), label.header)
+    title.font, title.alignment = SECTION_FONT, TITLE_ALIGNMENT
+    sheet.merge_cells("A1:B1")
+    sheet.row_dimensions[1].height = 16.0 * wrapped_lines(label.header, sum(MATRIX_WIDTHS)) + 4
+    frame = comparison.matrix(column)
+    _header_row(sheet, [FIGURES["code"].name, FIGURES["name_zh"].name, *comparison.names], row=2)
+    _scenario_headers(sheet, comparison, row=2, first=3)
+    for r, (code, values) in enumerate(frame.iterrows(), start=3):
+        _put(sheet, r, 1, code)
+        for c, value in enumerate(values.tolist(), start=2):
+            _put(sheet, r, c, value, number_format)
+    sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = MATRIX_WIDTHS
+    sheet.freeze_panes = "C3"
+    _split_print_setup(sheet, "1:2", "A:B")
+
+
+# --- run_info ------------------------------------------------------------------------------
 
 
 def _run_info(sheet: Worksheet, comparison: Comparison) -> None:
@@ -265,6 +402,12 @@ def _run_info(sheet: Worksheet, comparison: Comparison) -> None:
             _put(sheet, r, c, value)
     sheet.column_dimensions["A"].width = 30
     sheet.column_dimensions["B"].width = 66
+    for c in range(3, len(labels) + 1):
+        sheet.column_dimensions[get_column_letter(c)].width = 14
+    sheet.cell(row=start, column=1).alignment = Alignment(wrap_text=True)
+    sheet.freeze_panes = sheet.cell(row=start + 1, column=2)
+    print_setup(sheet)
+    sheet.print_title_rows = f"{start}:{start}"
 
 
 def _version(package: str) -> str:
