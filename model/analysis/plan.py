@@ -9,10 +9,11 @@ years (耗尽年份) of every unit and of the nation under three regimes:
 - **plan**: the first year the plan cannot pay in full (an unfunded gap); never otherwise.
 
 A year "depletes" a unit when its balance at year end is below zero (beyond round-off); a
-unit still in deficit at the end of the base year depletes in the base year. The nation's balance with no extra subsidy
-is the same before and under the rule (the fund only redistributes), so it has one
-depletion year, and the first year of a national current deficit (income + other income +
-planned central subsidy < expenditure) is reported beside it.
+unit still in deficit at the end of the base year depletes in the base year. The nation's
+balance with no extra subsidy is the same before and under the rule (the fund only
+redistributes), so it has one depletion year, and the first year of a national current
+deficit (income + other income + planned central subsidy < expenditure) is reported beside
+it.
 """
 
 from __future__ import annotations
