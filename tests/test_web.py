@@ -791,3 +791,82 @@ def test_a_typed_sweep_with_blank_shows_readable_names(client: httpx.Client, ban
     assert refused.status_code == 422
     assert "第 2 个取值为空（共 3 个）" in html.unescape(refused.text)
     assert "found an empty value (value 2 of 3)" in html.unescape(refused.text)
+
+
+# --- comparisons that stay readable at fifty scenarios (issue 14) ---------------------
+
+SEVEN = "contribution_ratio=0.03,0.035,0.04,0.045,0.05,0.055"
+THIRTY_SEVEN = (
+    "contribution_ratio=0.035,0.04,0.045\nreserve_months_floor=0,3\n"
+    "max_rule_deviation=0,0.2\nobjective=maximin,range,mad"
+)
+
+
+def compare_sweep(client: httpx.Client, workbook: Path, sweep: str) -> str:
+    with workbook.open("rb") as handle:
+        answer = client.post(
+            "/compare", files={"workbook": (workbook.name, handle)}, data={"sweep": sweep}
+        )
+    return run_id_of(answer, COMPARE_LOCATION)
+
+
+def column_headers(page: str) -> list[str]:
+    """The scenario each key-figure column heads, in order."""
+    table = page[page.index('id="kpi-table"') :]
+    head = table[: table.index("</thead>")]
+    return [html.unescape(name) for name in re.findall(r'data-scenario="([^"]*)"', head)]
+
+
+@pytest.mark.parametrize(("sweep", "count"), [(SEVEN, 7), (THIRTY_SEVEN, 37)])
+def test_the_key_figures_show_every_scenario_as_a_column(
+    client: httpx.Client, worked: Path, sweep: str, count: int
+) -> None:
+    run_id = compare_sweep(client, worked, sweep)
+    names = [
+        s["scenario"] for s in client.get(f"/compare/{run_id}/comparison.json").json()["scenarios"]
+    ]
+    page = client.get(f"/compare/{run_id}").text
+    assert len(names) == count
+    assert column_headers(page) == names
+    assert 'class="data sticky-first" id="kpi-table"' in page
+    assert 'id="download-xlsx"' in page and 'id="download-json"' in page
+    rows = re.findall(
+        r'<th scope="row">', page[page.index('id="kpi-table"') : page.index("</table>")]
+    )
+    assert len(rows) >= 4  # status, overrides and the figures, one row each
+
+
+def test_a_one_parameter_sweep_is_a_line_against_that_parameter(
+    client: httpx.Client, worked: Path
+) -> None:
+    run_id = compare_sweep(client, worked, "contribution_ratio=0.05,0.03,0.045")
+    page = client.get(f"/compare/{run_id}").text
+    cost, equity = chart_config(page, "chart-cost"), chart_config(page, "chart-equity")
+    assert cost["type"] == equity["type"] == "line"
+    # the base (worked example) joins the line at its own ratio, in numeric order
+    base = f"{WORKED_PARAMETERS['contribution_ratio'] * 100:g}%"
+    assert cost["data"]["labels"] == sorted(
+        {"3%", "4.5%", "5%", base}, key=lambda t: float(t.rstrip("%"))
+    )
+    assert "Contribution ratio" in cost["options"]["scales"]["x"]["title"]["text"]
+    assert 'id="by-parameter"' not in page
+
+
+def test_the_workbooks_scenarios_and_several_sweeps_are_bars(
+    client: httpx.Client, worked: Path, web_sample: Path
+) -> None:
+    with web_sample.open("rb") as handle:
+        answer = client.post("/compare", files={"workbook": ("sample.xlsx", handle)})
+    page = client.get(f"/compare/{run_id_of(answer, COMPARE_LOCATION)}").text
+    for chart_id in ("chart-cost", "chart-equity"):
+        assert chart_config(page, chart_id)["type"] == "bar"
+    assert 'id="by-parameter"' not in page
+
+    page = client.get(f"/compare/{compare_sweep(client, worked, THIRTY_SEVEN)}").text
+    cost = chart_config(page, "chart-cost")
+    assert cost["type"] == "bar"
+    assert cost["options"]["indexAxis"] == "y"  # 37 labels, one row each
+    assert len(cost["data"]["labels"]) == 37
+    small = [chart_config(page, f"chart-param-{i}") for i in range(4)]
+    kinds = [c["type"] for c in small]
+    assert kinds == ["line", "line", "line", "bar"]  # ratio, floor, band; objectives unordered

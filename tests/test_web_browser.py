@@ -141,3 +141,41 @@ def test_compare_two_scenarios_then_two_earlier_runs(
     expect(page.locator("#parameters-diff tr.changed")).to_contain_text("Contribution ratio")
     expect(page.locator("#province-diff tbody tr").first).to_be_visible()
     shoot(page, "07_two_runs")
+
+
+SWEEPS = {
+    7: "contribution_ratio=0.03,0.035,0.045,0.05,0.055,0.06",
+    37: "contribution_ratio=0.035,0.04,0.045\nreserve_months_floor=0,3\n"
+    "max_rule_deviation=0,0.2\nobjective=maximin,range,mad",
+}
+
+
+@pytest.mark.parametrize("count", [7, 37])
+def test_every_scenario_of_a_wide_comparison_can_be_reached(
+    watched: Page, live_server: Any, web_sample: Path, count: int
+) -> None:
+    page = watched
+    page.goto(live_server.url + "/compare")
+    page.set_input_files("#compare-form input[name=workbook]", str(web_sample))
+    page.fill("textarea[name=sweep]", SWEEPS[count])
+    page.locator("#compare-form button[type=submit]").click()
+    page.wait_for_url(COMPARE_URL, timeout=60_000)
+    headers = page.locator("#kpi-table thead th[data-scenario]")
+    expect(headers).to_have_count(count)
+    assert all(charts_drawn(page))
+    assert len(charts_drawn(page)) >= 2
+    page.screenshot(path=f"/tmp/compare_{count}.png", full_page=True)
+    shoot(page, f"08_comparison_{count}")
+    last = headers.last
+    last.scroll_into_view_if_needed()
+    box = page.locator("#kpi-scroll").bounding_box()
+    cell = last.bounding_box()
+    first = page.locator("#kpi-table tbody th").first.bounding_box()
+    assert box and cell and first
+    assert box["x"] <= cell["x"] and cell["x"] + cell["width"] <= box["x"] + box["width"] + 1
+    assert box["x"] - 1 <= first["x"] <= box["x"] + 20  # the figures' column stayed in view
+    assert page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    if count == 37:
+        assert page.evaluate("() => document.getElementById('kpi-scroll').scrollLeft") > 0

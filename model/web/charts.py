@@ -102,7 +102,11 @@ def months_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _line(
-    names: list[str], series: list[tuple[str, list[Any]]], y_title: str, **axis: Any
+    names: list[str],
+    series: list[tuple[str, list[Any]]],
+    y_title: str,
+    x_title: str = "情景 Scenario",
+    **axis: Any,
 ) -> dict[str, Any]:
     datasets = [
         {
@@ -121,39 +125,9 @@ def _line(
             "maintainAspectRatio": False,
             "animation": False,
             "interaction": {"mode": "index", "intersect": False},
-            "scales": {"x": _axis("情景 Scenario"), "y": _axis(y_title, **axis)},
+            "scales": {"x": _axis(x_title), "y": _axis(y_title, **axis)},
         },
     }
-
-
-def tradeoff_charts(
-    names: list[str], columns: list[str], rows: list[list[Any]], labels: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What each scenario costs (subsidy, gap) and what it buys (reserve months).
-
-    Two charts over the same scenarios, as in the comparison workbook, so neither
-    axis has to share its scale with the other.
-    """
-
-    def series(*keys: str) -> list[tuple[str, list[Any]]]:
-        return [
-            (labels.get(k, k), [row[columns.index(k)] for row in rows])
-            for k in keys
-            if k in columns
-        ]
-
-    cost = _line(
-        names,
-        series("total_subsidy_100m", "unfunded_gap_100m"),
-        "财政补助与缺口 Subsidy and gap (亿元)",
-        min=0,
-    )
-    equity = _line(
-        names,
-        series("months_min_optimized", "months_range_optimized"),
-        RESERVE_MONTHS.text,
-    )
-    return cost, equity
 
 
 def chart_height(count: int, per_row: int = 26, minimum: int = 200) -> int:

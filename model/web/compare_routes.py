@@ -9,7 +9,8 @@ from fastapi.responses import FileResponse
 from starlette.responses import HTMLResponse, Response
 
 from model.vocabulary import kpi_label
-from model.web import charts, forms, jobs
+from model.web import forms, jobs
+from model.web.compare_charts import compare_charts
 from model.web.rundiff import diff_runs
 from model.web.site import download, site_of
 from model.web.storage import KIND_COMPARE, KIND_RUN
@@ -69,7 +70,14 @@ async def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLRe
     chosen = vs if vs in data["diffs"] else next(iter(changed or names[1:]), "")
     columns = [key for key, _ in data["kpi_columns"]]
     labels = {key: kpi_label(key) for key in columns}
-    cost, equity = charts.tradeoff_charts(names, columns, data["kpi_rows"], labels)
+    drawn = compare_charts(
+        data["scenarios"],
+        data.get("base_parameters", {}),
+        bool(data.get("swept")),
+        columns,
+        data["kpi_rows"],
+        labels,
+    )
     return site.page(
         "comparison.html",
         run_id=run_id,
@@ -77,8 +85,7 @@ async def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLRe
         data=data,
         kpi_columns=list(labels.items()),
         chosen=chosen,
-        cost_chart=cost,
-        equity_chart=equity,
+        charts=drawn,
     )
 
 

@@ -205,7 +205,10 @@ def compare_job(
     return _written(
         folder,
         lambda out: write_comparison_workbook(comparison, out / "comparison.xlsx"),
-        {"comparison.json": comparison.to_json(), "page.json": compare_page(comparison)},
+        {
+            "comparison.json": comparison.to_json(),
+            "page.json": compare_page(comparison, bool(sweep_lines)),
+        },
         scenario=f"{len(comparison.allocations)} scenarios",
         status="unfunded_gap" if comparison.any_gap else "full_payment",
         year=data.parameters.year,

@@ -148,8 +148,13 @@ def frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     return [[plain(v) for v in row] for row in frame[columns].itertuples(index=False)]
 
 
-def compare_page(comparison: Comparison) -> dict[str, Any]:
-    """Everything the comparison page shows: KPIs, each scenario's diff, the trade-off."""
+def compare_page(comparison: Comparison, swept: bool = False) -> dict[str, Any]:
+    """Everything the comparison page shows: KPIs, each scenario's diff, the trade-off.
+
+    ``swept`` says the scenarios are a typed sweep, whose values are ordered, rather than
+    the workbook's scenarios sheet; with the base's parameters it lets the charts follow
+    what was swept (``compare_charts``).
+    """
     kpi = comparison.kpi_table()
     shown = [c for c in KPI_SHOWN if c in kpi.columns]
     scenarios = [
@@ -170,6 +175,8 @@ def compare_page(comparison: Comparison) -> dict[str, Any]:
         "source": {"name": base.source.name, "sha256": base.source.sha256},
         "warnings": warnings(base.source),
         "any_gap": bool(comparison.any_gap),
+        "swept": swept,
+        "base_parameters": {k: plain(v) for k, v in base.parameters.as_dict().items()},
         "scenarios": scenarios,
         "kpi_columns": [[c, kpi_label(c)] for c in shown],
         "kpi_rows": frame_rows(kpi, shown),
