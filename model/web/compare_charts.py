@@ -28,6 +28,9 @@ MANY_SCENARIOS = 8
 COST_KEYS = ("total_subsidy_100m", "unfunded_gap_100m")
 EQUITY_KEYS = ("months_min_optimized", "months_range_optimized")
 COST_TITLE = "财政补助与缺口 Subsidy and gap (亿元)"
+SMALL_MONEY = "亿元 100m yuan"
+SMALL_MONTHS = "月 months"
+"""A small chart's axis titles: short, so they fit its height; the legend names the series."""
 TALL = 320
 """The height of a chart that is not a list of scenarios."""
 
@@ -170,11 +173,11 @@ def _small(table: _Table, index: int, cut: Slice) -> Chart:
     """One swept parameter's chart: subsidy and gap (亿元, left) and the lowest reserve
     months (right axis), against the parameter."""
     held = "其他参数取基准 others at base" if cut.held == "base" else f"其他参数同 {cut.held}"
-    config, height = _along(table, cut, (*COST_KEYS, "months_min_optimized"), COST_TITLE)
+    config, height = _along(table, cut, (*COST_KEYS, "months_min_optimized"), SMALL_MONEY)
     if height == TALL:
         months = config["data"]["datasets"][-1]
         months["yAxisID"] = "y1"
         config["options"]["scales"]["y1"] = _axis(
-            RESERVE_MONTHS.text, position="right", grid={"drawOnChartArea": False}
+            SMALL_MONTHS, position="right", grid={"drawOnChartArea": False}
         )
     return Chart(f"chart-param-{index}", f"{_parameter_title(cut.key)} · {held}", config, height)
