@@ -67,26 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         help="points of the equity–rule frontier (default 11; 0 turns it off; off by "
         "default from 1,000 units)",
     )
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="assignments",
-        metavar="KEY=VALUE",
-        help="override a parameter (repeatable)",
-    )
-    run.add_argument("--scenario", help="a row of the scenarios sheet")
-
+    _scenario_choice(run, "override a parameter (repeatable)")
     plan = _solving_command(commands, "plan", "solve the multi-year plan to plan_end_year")
-    plan.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="assignments",
-        metavar="KEY=VALUE",
-        help="override a parameter (repeatable), e.g. plan_end_year=2035",
-    )
-    plan.add_argument("--scenario", help="a row of the scenarios sheet")
+    _scenario_choice(plan, "override a parameter (repeatable), e.g. plan_end_year=2035")
 
     compare = _solving_command(commands, "compare", "solve every scenario and compare them")
     compare.add_argument(
@@ -118,6 +101,20 @@ def _solving_command(commands: Any, name: str, help_text: str) -> argparse.Argum
     command.add_argument("--json", type=Path, dest="json_out")
     command.add_argument("--force", action="store_true", help="replace existing outputs")
     return command
+
+
+def _scenario_choice(command: argparse.ArgumentParser, set_help: str) -> None:
+    """``--set key=value`` (repeatable) and ``--scenario NAME``: the policy of one solve,
+    read by ``_chosen_scenario``."""
+    command.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="assignments",
+        metavar="KEY=VALUE",
+        help=set_help,
+    )
+    command.add_argument("--scenario", help="a row of the scenarios sheet")
 
 
 def main(

@@ -148,6 +148,24 @@ class Field:
         return f"{self.zh} {self.en}{unit}"
 
 
+def yes_no(key: str, zh: str, en: str, help: str, short: str = "") -> Field:
+    """An optional yes/no switch, ``no`` when blank; 是 and 否 are read too."""
+    return Field(
+        key,
+        zh,
+        en,
+        kind="choice",
+        required=False,
+        default="no",
+        choices=("no", "yes"),
+        aliases=(("否", "no"), ("是", "yes")),
+        expected="yes or no",
+        expected_zh="yes（是）或 no（否）",
+        help=help,
+        short=short,
+    )
+
+
 PROVINCE_FIELDS: tuple[Field, ...] = (
     Field(
         "code",
@@ -498,17 +516,10 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
         )
         for key, zh, en, example, what, short in GROWTH_DRIVER_LABELS
     ),
-    Field(
+    yes_no(
         "optimize_ratio_path",
         "优化上解比例路径",
         "Optimise the ratio path",
-        kind="choice",
-        required=False,
-        default="no",
-        choices=("no", "yes"),
-        aliases=(("否", "no"), ("是", "yes")),
-        expected="yes or no",
-        expected_zh="yes（是）或 no（否）",
         help="Multi-year plan: yes lets caf choose the gentlest rising ratio path that keeps "
         "every unit paying (bounded by ratio_max and ratio_step_max); no follows ratio_path.",
         short="路径",
@@ -579,17 +590,10 @@ PLAN_PARAMETER_KEYS: tuple[str, ...] = (
 )
 """The parameters only a multi-year plan reads; a single-year run ignores them."""
 
-ACCEPT_UNUSUAL = Field(
+ACCEPT_UNUSUAL = yes_no(
     "accept_unusual_figures",
     "接受异常数据",
     "Accept unusual figures",
-    kind="choice",
-    required=False,
-    default="no",
-    choices=("no", "yes"),
-    aliases=(("否", "no"), ("是", "yes")),
-    expected="yes or no",
-    expected_zh="yes（是）或 no（否）",
     help="yes turns the plausibility errors (a figure 100 times outside anything published) "
     "into warnings, for genuinely unusual data; they stay on every report.",
 )

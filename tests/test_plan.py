@@ -357,3 +357,16 @@ def test_the_same_guardrails_with_no_growth_are_planned() -> None:
     units[1] = units[1] | {"min_transfer_100m": 180.0}
     plan = plan_of(units)
     assert (plan.figures["allocation_100m"]["B"] >= 180.0 - 1e-6).all()
+
+
+def test_a_guardrail_first_set_in_a_later_year_is_checked_in_that_year() -> None:
+    """No guardrail in the base year, then a minimum transfer for B in 2022 that is more
+    than the whole fund (200亿): refused at that year, not handed to the LP."""
+    params = parameters(contribution_ratio=0.1, plan_end_year=2023)
+    data = make_data(hand_units(), params)
+    index = pd.MultiIndex.from_tuples([("B", 2022)], names=["code", "year"])
+    horizon = Horizon(projection=pd.DataFrame({"min_transfer_100m": [250.0]}, index=index))
+    with pytest.raises(InputError) as raised:
+        solve_plan(dataclasses.replace(data, horizon=horizon), Scenario("base", params))
+    (problem,) = raised.value.problems
+    assert "2022" in problem.what and "at least 250.00亿" in problem.what

@@ -238,7 +238,7 @@ def check_plan_guardrails(
     ):
         params = dataclasses.replace(parameters, contribution_ratio=ratio)
         if not has_guardrails(frame, params):
-            return
+            continue  # a projection sheet may set a guardrail in a later year only
         rule = statutory_allocation(frame, params)
         contribution = rule.contribution_100m.to_numpy(dtype=float)
         bounds = transfer_bounds(
