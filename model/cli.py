@@ -84,12 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=0, help="processes to use (default: all cores)"
     )
 
-    serve = commands.add_parser("serve", help="start the web interface")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", type=Path, default=Path("runs"))
-    serve.add_argument("--token-file", type=Path)
-    serve.add_argument("--workers", type=int, default=2, help="solver processes (default 2)")
+    from model.web.server import add_arguments
+
+    add_arguments(commands.add_parser("serve", help="start the web interface"))
     return parser
 
 
@@ -416,16 +413,9 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int], None] | None:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from model.web.server import serve
+    from model.web.server import serve_from_arguments
 
-    return serve(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        token_file=args.token_file,
-        out=out,
-        workers=args.workers,
-    )
+    return serve_from_arguments(args, out)
 
 
 def _money(value: float) -> str:

@@ -7,6 +7,7 @@ one-line input error instead of a log message and a silent exit.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import socket
 from pathlib import Path
@@ -145,3 +146,24 @@ def serve(
     finally:
         sock.close()
     return 0
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The options of ``caf serve``; every limit of the server is one of them."""
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=8000)
+    command.add_argument("--data-dir", type=Path, default=Path("runs"))
+    command.add_argument("--token-file", type=Path)
+    command.add_argument("--workers", type=int, default=2, help="solver processes (default 2)")
+
+
+def serve_from_arguments(args: argparse.Namespace, out: TextIO) -> int:
+    """``caf serve`` with the parsed options."""
+    return serve(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        token_file=args.token_file,
+        out=out,
+        workers=args.workers,
+    )
