@@ -389,7 +389,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     scenarios = sweep_scenarios(data.parameters, args.sweep) if args.sweep else list(data.scenarios)
     progress = _progress_bar(args.err) if len(scenarios) > 20 else None
     comparison = run_comparison(data, scenarios, workers=args.workers or None, progress=progress)
-    write_comparison_workbook(comparison, args.out, force=args.force)
+    write_comparison_workbook(comparison, args.out, force=args.force, swept=bool(args.sweep))
     if args.json_out:
         write_json(comparison.to_json(), args.json_out, force=args.force)
     for line in [*warning_lines(data.source.warnings), *comparison_lines(comparison)]:

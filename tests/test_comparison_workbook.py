@@ -18,6 +18,7 @@ from model.export.comparison import (
     MATRIX_SHEETS,
     write_comparison_workbook,
 )
+from model.schema import PARAMETER_BY_KEY
 from model.vocabulary import DISPLAY_ZERO, EQUITY_METRICS, FIGURES, SHORT_STATUSES
 from model.workbook.reader import read_workbook
 from model.workbook.scenarios import sweep_scenarios
@@ -174,6 +175,69 @@ def test_matrices_have_a_title_with_the_unit(comparison: Comparison, book: Workb
     assert book["months_optimized"]["A1"].value.endswith("(月)")
 
 
-def test_charts_read_the_kpi_rows(book: Workbook) -> None:
-    assert len(book["charts"]._charts) == 2
+def _chart_kinds(book: Workbook) -> list[str]:
+    """Each chart's kind in sheet order: ``bar`` (horizontal), ``col`` or ``scatter``."""
+    return [
+        "scatter" if chart.tagname == "scatterChart" else chart.type
+        for chart in book["charts"]._charts
+    ]
+
+
+def test_an_unordered_set_is_bars_read_from_the_kpi_rows(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    """Written without ``swept`` (the scenarios sheet): two bar charts over every
+    scenario, nothing drawn as a line, and no helper columns on ``kpi``."""
+    book = load_workbook(write_comparison_workbook(comparison, tmp_path / "set.xlsx"))
+    assert _chart_kinds(book) == ["bar", "bar"]
     assert not any(c.value for row in book["kpi"].iter_rows(min_col=40) for c in row)
+
+
+def test_a_sweep_of_several_adds_a_pair_per_parameter(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    """Bars over all 37, then per swept parameter a cost and an equity chart along it:
+    lines for the ratio, the floor and the band, bars for the objectives."""
+    path = write_comparison_workbook(comparison, tmp_path / "swept.xlsx", swept=True)
+    book = load_workbook(path)
+    kinds = _chart_kinds(book)
+    assert kinds[:2] == ["bar", "bar"]
+    assert kinds[2:] == ["scatter"] * 6 + ["col"] * 2
+    captions = [c for c in _column_a(book["charts"]) if isinstance(c, str) and " · " in c]
+    keys = ["contribution_ratio", "reserve_months_floor", "max_rule_deviation", "objective"]
+    assert [c.split(" · ")[0] for c in captions] == [PARAMETER_BY_KEY[k].label for k in keys]
+
+
+def test_slice_tables_copy_the_kpi_figures(comparison: Comparison, tmp_path: Path) -> None:
+    """The table under each pair holds the parameter's values in order and, per value, the
+    figures of the one scenario with that value and the others as held."""
+    book = load_workbook(write_comparison_workbook(comparison, tmp_path / "s.xlsx", swept=True))
+    sheet = book["charts"]
+    table = comparison.kpi_table().set_index("scenario")
+    header = next(
+        r
+        for r in range(1, sheet.max_row + 1)
+        if sheet.cell(r, 2).value == FIGURES["total_subsidy_100m"].name
+    )
+    ratios = [sheet.cell(header + i, 1).value for i in (1, 2, 3)]
+    assert ratios == [0.035, 0.04, 0.045]
+    for i, ratio in enumerate(ratios, start=1):
+        held = f"上解 {ratio * 100:g}% · 储备 0月 · 区间 0% · maximin"
+        assert sheet.cell(header + i, 2).value == pytest.approx(
+            table.loc[held, "total_subsidy_100m"]
+        )
+        assert sheet.cell(header + i, 3).value == pytest.approx(
+            table.loc[held, "unfunded_gap_100m"]
+        )
+
+
+def test_a_one_parameter_sweep_is_lines_against_it(tmp_path: Path) -> None:
+    """The base repeats one swept ratio; it joins the line, so both charts are lines and no
+    bars over scenarios are drawn."""
+    data = read_workbook(SAMPLE)
+    sweep = sweep_scenarios(data.parameters, ["contribution_ratio=0.05,0.03,0.04"])
+    one = run_comparison(data, sweep, workers=1)
+    book = load_workbook(write_comparison_workbook(one, tmp_path / "one.xlsx", swept=True))
+    assert _chart_kinds(book) == ["scatter", "scatter"]
+    values = [c for c in _column_a(book["charts"]) if isinstance(c, float)]
+    assert values == sorted(values) and len(values) == len(set(values)) >= 3

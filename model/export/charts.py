@@ -125,9 +125,9 @@ def chart_text(size: int, bold: bool = False) -> RichText:
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
-def chart_title(text: str) -> Title:
-    """A bold chart title that does not overlay the plot."""
-    props = CharacterProperties(sz=TITLE_SIZE, b=True)
+def chart_title(text: str, size: int = TITLE_SIZE) -> Title:
+    """A bold chart title that does not overlay the plot (``size`` in 1/100 pt)."""
+    props = CharacterProperties(sz=size, b=True)
     run = RegularTextRun(rPr=props, t=text)
     paragraph = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[run])
     return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)

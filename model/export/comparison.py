@@ -17,11 +17,9 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from model.analysis.comparison import CHANGE_COLUMNS, Comparison
@@ -36,13 +34,12 @@ from model.export.cells import (
     PAPER_A4,
     RATIO,
     SECTION_FONT,
-    TITLE_FONT,
     print_setup,
     put,
     text_cell,
     wrapped_lines,
 )
-from model.export.charts import LABEL_SIZE, ROW_HEIGHT_CM, chart_text, chart_title
+from model.export.comparison_charts import charts_sheet
 from model.schema import NOT_SET, PARAMETER_BY_KEY, PARAMETER_FIELDS
 from model.vocabulary import (
     EQUITY_METRICS,
@@ -105,15 +102,16 @@ SCENARIO_WIDTH = 10.0
 
 
 def write_comparison_workbook(
-    comparison: Comparison, path: str | Path, force: bool = False
+    comparison: Comparison, path: str | Path, force: bool = False, swept: bool = False
 ) -> Path:
-    """Write the comparison workbook atomically."""
+    """Write the comparison workbook atomically; ``swept`` when the scenarios are a typed
+    sweep, whose charts may then follow the swept parameters (``comparison_charts``)."""
     workbook = Workbook()
     kpi = workbook.active
     assert kpi is not None
     kpi.title = "kpi"
     rows = _kpi_sheet(kpi, comparison)
-    _charts_sheet(workbook.create_sheet("charts"), kpi, rows, len(comparison.names))
+    charts_sheet(workbook.create_sheet("charts"), kpi, rows, comparison, swept)
     _changes_sheet(workbook.create_sheet("changes"), comparison.changes())
     for column, (title, number_format) in MATRIX_SHEETS.items():
         _matrix_sheet(workbook.create_sheet(title), comparison, column, number_format)
@@ -242,64 +240,6 @@ def _width(text: str) -> float:
     while wrapped_lines(text, width) > 1:
         width += 2.0
     return width
-
-
-# --- charts --------------------------------------------------------------------------------
-
-
-def _charts_sheet(sheet: Worksheet, kpi: Worksheet, rows: dict[str, int], count: int) -> None:
-    """Bars of the subsidy and gap, and of the lowest months and their range, for every
-    scenario, read from the ``kpi`` rows (no helper columns), each chart on its own page.
-    Bars, since scenarios in sweep order are not a trend; they run horizontally, first
-    scenario at the top, so fifty labels stay readable."""
-    title = sheet.cell(row=1, column=1, value="Trade-offs 权衡 (data: sheet kpi)")
-    title.font = TITLE_FONT
-    last = 2 + count
-    categories = Reference(kpi, min_col=3, max_col=last, min_row=1, max_row=1)
-    height = min(CHART_HEIGHT_MAX, max(8.0, 3.5 + 0.36 * count))
-    row = 2
-    for index, (chart_title_text, axis_format, keys) in enumerate(CHART_SPECS):
-        chart = BarChart()
-        chart.type = "bar"
-        chart.gapWidth = 40
-        chart.title = chart_title(chart_title_text)
-        chart.width, chart.height = 24.0, height
-        chart.legend.position = "b"
-        chart.legend.txPr = chart_text(LABEL_SIZE)
-        chart.x_axis.scaling.orientation = "maxMin"
-        chart.x_axis.tickLblPos = "low"
-        chart.x_axis.tickLblSkip = 1
-        chart.x_axis.txPr = chart_text(LABEL_SIZE)
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        chart.y_axis.number_format = axis_format
-        chart.y_axis.txPr = chart_text(LABEL_SIZE)
-        for key in keys:
-            values = Reference(kpi, min_col=3, max_col=last, min_row=rows[key], max_row=rows[key])
-            chart.series.append(Series(values, title=kpi.cell(row=rows[key], column=1).value))
-        chart.set_categories(categories)
-        if index:
-            sheet.row_breaks.append(Break(id=row))
-        sheet.add_chart(chart, f"A{row + 1}")  # a row below the break, or its frame shows above
-        row += int(height / ROW_HEIGHT_CM) + 3
-    print_setup(sheet)
-
-
-CHART_HEIGHT_MAX = 16.0
-"""Centimetres: a chart fits one landscape A4 page with the sheet's title."""
-CHART_SPECS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (
-        "财政补助与缺口 Fiscal subsidy and gap (亿元)",
-        "#,##0",
-        ("total_subsidy_100m", "unfunded_gap_100m"),
-    ),
-    (
-        "储备月数 Reserve months, optimised: lowest and range (月)",
-        "0",
-        ("months_min_optimized", "months_range_optimized"),
-    ),
-)
-"""The charts sheet: each chart's title, value-axis format and ``kpi`` rows."""
 
 
 # --- changes and matrices ------------------------------------------------------------------

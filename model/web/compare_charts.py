@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from model.analysis.sweeps import Slice, line_slice, slices, varying_keys
 from model.schema import PARAMETER_BY_KEY
 from model.vocabulary import RESERVE_MONTHS
 from model.web.charts import SERIES, _axis, _line, chart_height
-from model.web.sweeps import Slice, slices, varying_keys
 from model.workbook.scenarios import LABEL_SEPARATOR, value_text
 
 MANY_SCENARIOS = 8
@@ -147,9 +147,10 @@ def compare_charts(
     keys = varying_keys(scenarios, base) if swept else []
     cuts = slices(scenarios, base, keys)
     equity_title = RESERVE_MONTHS.text
-    if len(keys) == 1 and cuts and cuts[0].ordered and len(cuts[0].members) == len(scenarios):
-        cost, _ = _along(table, cuts[0], COST_KEYS, COST_TITLE, min=0)
-        equity, _ = _along(table, cuts[0], EQUITY_KEYS, equity_title)
+    line = line_slice(scenarios, base, keys)
+    if line is not None:
+        cost, _ = _along(table, line, COST_KEYS, COST_TITLE, min=0)
+        equity, _ = _along(table, line, EQUITY_KEYS, equity_title)
         return CompareCharts(
             "line",
             Chart("chart-cost", "", cost, TALL),

@@ -99,3 +99,18 @@ def _sorted(key: str, held: str, members: list[int], values: list[Any]) -> Slice
         tuple(v for v, _ in pairs),
         ordered,
     )
+
+
+def line_slice(
+    scenarios: list[dict[str, Any]], base: dict[str, Any], keys: list[str]
+) -> Slice | None:
+    """The slice to draw as lines when the whole comparison is one line: a single swept
+    parameter with numeric values, every scenario's value on it (the base, which repeats
+    one of the swept values, included). ``None`` when the scenarios need bars."""
+    cuts = slices(scenarios, base, keys)
+    if len(keys) != 1 or not cuts or not cuts[0].ordered:
+        return None
+    cut = cuts[0]
+    if all(any(_same(_value(s, cut.key, base), v) for v in cut.values) for s in scenarios):
+        return cut
+    return None
