@@ -77,7 +77,7 @@ screenshots: $(STAMP)
 		--convert-to pdf --outdir reports $(SHOT).xlsx $(PLAN_SHOT).xlsx $(CMP_SHOT).xlsx
 	pdftoppm -png -r 60 $(SHOT).pdf $(SHOT)
 	pdftoppm -png -r 60 $(PLAN_SHOT).pdf $(PLAN_SHOT)
-	pdftoppm -png -r 60 -l 6 $(CMP_SHOT).pdf $(CMP_SHOT)  # the kpi and charts sheets
+	pdftoppm -png -r 60 -l 8 $(CMP_SHOT).pdf $(CMP_SHOT)  # the kpi and charts sheets
 	@ls $(SHOT)-*.png $(PLAN_SHOT)-*.png $(CMP_SHOT)-*.png
 
 # Screenshots of the web interface from the browser tests (headless Chromium).
