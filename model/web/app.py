@@ -20,7 +20,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from model import __version__
 from model.web import forms
+from model.web.audit import AuditIndex, keep_sweeping
 from model.web.compare_routes import router as compare_router
+from model.web.history_routes import router as history_router
 from model.web.plan_routes import router as plan_router
 from model.web.run_routes import router as run_router
 from model.web.security import (
@@ -36,7 +38,7 @@ from model.web.security import (
     too_large_page,
 )
 from model.web.site import Site, site_of
-from model.web.storage import RunStore, UnknownRun
+from model.web.storage import DEFAULT_KEEP_DAYS, RunStore, UnknownRun
 from model.web.workers import Workers
 
 STATIC = Path(__file__).with_name("static")
@@ -48,6 +50,7 @@ def create_app(
     token: str | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
     workers: int = 2,
+    keep_days: float = DEFAULT_KEEP_DAYS,
 ) -> FastAPI:
     """Build the web application.
 
@@ -56,15 +59,21 @@ def create_app(
         token: when given, every page needs a login with this token.
         max_upload_bytes: the largest workbook accepted (413 above it).
         workers: processes solving in parallel.
+        keep_days: runs older than this are deleted (0: kept for ever); the trail keeps them.
     """
     site = Site(RunStore.open(data_dir), Workers(workers), max_upload_bytes, token is not None)
+    audit = AuditIndex.open(site.store.root)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         site.pool.warm()
+        site.store.clean_partial()
+        audit.close_orphans()
+        sweeper = asyncio.create_task(keep_sweeping(site.store, audit, keep_days))
         try:
             yield
         finally:
+            sweeper.cancel()
             site.plans.cancel_all()
             await asyncio.to_thread(site.pool.shutdown)
 
@@ -77,11 +86,13 @@ def create_app(
         openapi_url=None,
     )
     app.state.site = site
+    app.state.audit = audit
     _error_pages(app, site)
     _login_routes(app, token)
     app.include_router(run_router)
     app.include_router(plan_router)
     app.include_router(compare_router)
+    app.include_router(history_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=max_upload_bytes)
     app.add_middleware(TokenGate, token=token)

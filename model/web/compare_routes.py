@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, Response
 
 from model.vocabulary import kpi_label
 from model.web import forms, jobs
+from model.web.audit import recorded
 from model.web.compare_charts import compare_charts
 from model.web.rundiff import diff_runs
 from model.web.site import download, site_of
@@ -32,7 +33,13 @@ def _sweep(form: Any) -> tuple[list[str]]:
 
 @router.post("/compare")
 async def create_comparison(request: Request) -> Response:
-    return await site_of(request).submit(request, KIND_COMPARE, jobs.compare_job, _sweep)
+    site = site_of(request)
+    return await recorded(
+        request,
+        KIND_COMPARE,
+        jobs.compare_job,
+        lambda job: site.submit(request, KIND_COMPARE, job, _sweep),
+    )
 
 
 @router.get("/compare/runs", response_class=HTMLResponse)

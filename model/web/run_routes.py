@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from model.errors import Problem
 from model.vocabulary import FIGURES
 from model.web import charts, forms, jobs
+from model.web.audit import recorded
 from model.web.pages import RESULT_COLUMNS, TILES
 from model.web.site import MAX_FORM_FIELDS, download, site_of
 from model.web.storage import KIND_RUN
@@ -54,7 +55,13 @@ def _run_arguments(form: Any) -> tuple[str, dict[str, str]]:
 
 @router.post("/runs")
 async def create_run(request: Request) -> Response:
-    return await site_of(request).submit(request, KIND_RUN, jobs.solve_job, _run_arguments)
+    site = site_of(request)
+    return await recorded(
+        request,
+        KIND_RUN,
+        jobs.solve_job,
+        lambda job: site.submit(request, KIND_RUN, job, _run_arguments),
+    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)

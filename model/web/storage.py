@@ -7,6 +7,10 @@ same way into ``<data_dir>/<run_id>/plan/``: the plan's files, or the problems t
 it. A run id comes from a request, so it is checked against a strict
 pattern and the resolved path must stay inside the data folder before anything touches
 the file system; file names inside a run are fixed by the code, never by the request.
+
+Runs are not kept for ever: those published more than ``--keep-days`` ago are deleted
+(``remove_older_than``; the audit trail marks them removed), and whatever is left in the
+staging folder when the server starts is a crashed request's and is swept (``clean_partial``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 PARTIAL = ".partial"
 STALE_SECONDS = 24 * 3600
+DEFAULT_KEEP_DAYS = 90.0
+"""``caf serve --keep-days``: a run is deleted this long after it was published."""
 META = "meta.json"
 PAGE = "page.json"
 
@@ -210,3 +216,41 @@ class RunStore:
             with contextlib.suppress(OSError):
                 if folder.stat().st_mtime < cutoff:
                     shutil.rmtree(folder, ignore_errors=True)
+
+    def clean_partial(self) -> int:
+        """Remove everything in the staging folder; at start, when nothing can be using it.
+
+        Returns how many entries were removed.
+        """
+        removed = 0
+        for entry in (self.root / PARTIAL).iterdir():
+            with contextlib.suppress(OSError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed += 1
+        return removed
+
+    def remove_older_than(self, keep_days: float, now: float | None = None) -> list[str]:
+        """Delete the published runs published more than ``keep_days`` ago; return their ids.
+
+        A run's age is that of its ``meta.json``, written when it was published. Each is
+        first renamed into the staging folder, so a page sees the whole run or none of it,
+        then deleted; a crash in between leaves a leftover that the next start sweeps.
+        """
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        removed = []
+        for folder in sorted(self.root.iterdir()):
+            if not valid_run_id(folder.name) or folder.is_symlink():
+                continue
+            try:
+                if (folder / META).stat().st_mtime >= cutoff:
+                    continue
+                doomed = self.root / PARTIAL / f"{folder.name}.removed"
+                os.rename(folder, doomed)
+            except OSError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append(folder.name)
+        return removed
