@@ -85,6 +85,23 @@ GROWTH_DRIVER_LABELS: tuple[tuple[str, str, str, str, str, str], ...] = (
 PLAN_HORIZON_MAX = 60
 """The most years a plan may cover: a horizon beyond two generations is not a plan."""
 
+GROWTH_SD_LABELS: tuple[tuple[str, str, str, float, str], ...] = (
+    ("wage_growth_sd", "工资增长率标准差", "Wage growth s.d.", 0.015, "工资σ"),
+    ("insured_growth_sd", "参保职工增长率标准差", "Insured growth s.d.", 0.01, "参保σ"),
+    ("retiree_growth_sd", "离退休人数增长率标准差", "Retiree growth s.d.", 0.005, "退休σ"),
+    ("benefit_growth_sd", "人均待遇增长率标准差", "Benefit growth s.d.", 0.01, "待遇σ"),
+)
+"""The plan under uncertainty: each driver's shock s.d. (key, Chinese, English, default,
+short word), in the order of ``GROWTH_DRIVERS``. The defaults are about the spread of the
+provinces' yearly rates around their trend in 2010–2020: a point and a half for wages, a
+point for employment and benefits, half a point for retirees, whose numbers move slowly."""
+
+GROWTH_SD_MAX = 0.2
+"""The largest shock s.d. accepted: 20 points a year; 1 or 2 typed for 1% or 2% is refused."""
+
+DRAWS_MAX = 100_000
+"""The most draws a risk run takes: ten thousand already fixes a 1% probability to ±0.2%."""
+
 
 @dataclass(frozen=True)
 class Field:
@@ -556,6 +573,74 @@ PARAMETER_FIELDS: tuple[Field, ...] = (
     ),
 )
 
+RISK_FIELDS: tuple[Field, ...] = (
+    Field(
+        "draws",
+        "抽样次数",
+        "Draws",
+        kind="integer",
+        required=False,
+        default=200,
+        minimum=1,
+        maximum=DRAWS_MAX,
+        expected=f"a whole number of draws from 1 to {DRAWS_MAX:,}, such as 1000",
+        expected_zh=f"1 至 {DRAWS_MAX:,} 之间的整数，如 1000",
+        help="Plan under uncertainty (caf risk): how many growth paths to draw and plan.",
+        short="抽样",
+    ),
+    Field(
+        "seed",
+        "随机种子",
+        "Seed",
+        kind="integer",
+        required=False,
+        default=2020,
+        minimum=0,
+        maximum=2**31 - 1,
+        expected="a whole number, zero or more, such as 2020",
+        expected_zh="非负整数，如 2020",
+        help="Plan under uncertainty: fixes the draws; the same seed gives the same results "
+        "on any number of workers.",
+        short="种子",
+    ),
+    Field(
+        "shock_correlation",
+        "冲击相关系数",
+        "Shock correlation",
+        required=False,
+        default=0.5,
+        minimum=0,
+        maximum=1,
+        fraction=True,
+        expected="a fraction from 0 to 1, such as 0.5",
+        expected_zh="0 至 1 之间的小数，如 0.5",
+        help="Plan under uncertainty: the share of each year's shock common to all units "
+        "(ρ: 0 independent provinces, 1 one national shock).",
+        short="相关",
+    ),
+    *(
+        Field(
+            key,
+            zh,
+            en,
+            required=False,
+            default=default,
+            minimum=0,
+            maximum=GROWTH_SD_MAX,
+            fraction=True,
+            expected=f"a standard deviation as a fraction such as {default:g} (for "
+            f"{default * 100:g}% a year), at most {GROWTH_SD_MAX:g}",
+            expected_zh=f"以小数表示的标准差，如 {default:g}（即每年 {default * 100:g}%），"
+            f"不超过 {GROWTH_SD_MAX:g}",
+            help="Plan under uncertainty: the s.d. of the yearly shock to "
+            f"{en.removesuffix(' s.d.').lower()} around its planned rate; 0 makes it certain.",
+            short=short,
+        )
+        for key, zh, en, default, short in GROWTH_SD_LABELS
+    ),
+)
+"""The parameters of the plan under uncertainty (docs/formulation.md)."""
+
 CEILINGS: dict[str, float] = {"亿元": 1e6, "万人": 1e5, "元": 1e7}
 """The largest magnitude accepted per unit: 1,000,000亿元 (far above any province's
 pension fund), 100,000万人 (a billion persons) and 10,000,000 yuan a year. A value beyond
@@ -573,7 +658,7 @@ def _with_ceiling(field: Field) -> Field:
 
 
 PROVINCE_FIELDS = tuple(_with_ceiling(f) for f in PROVINCE_FIELDS)
-PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in PARAMETER_FIELDS)
+PARAMETER_FIELDS = tuple(_with_ceiling(f) for f in (*PARAMETER_FIELDS, *RISK_FIELDS))
 PROVINCE_BY_KEY: dict[str, Field] = {f.key: f for f in PROVINCE_FIELDS}
 PARAMETER_BY_KEY: dict[str, Field] = {f.key: f for f in PARAMETER_FIELDS}
 
@@ -581,14 +666,19 @@ NOT_SET = "不设"
 """A scenario label's value for a parameter cleared with ``blank`` (free transfers, no
 guardrail)."""
 
+RISK_PARAMETER_KEYS: tuple[str, ...] = tuple(f.key for f in RISK_FIELDS)
+"""The parameters only the plan under uncertainty (``caf risk``) reads."""
+
 PLAN_PARAMETER_KEYS: tuple[str, ...] = (
     "plan_end_year",
     *GROWTH_DRIVERS,
     "optimize_ratio_path",
     "ratio_max",
     "ratio_step_max",
+    *RISK_PARAMETER_KEYS,
 )
-"""The parameters only a multi-year plan reads; a single-year run ignores them."""
+"""The parameters only a multi-year plan (or its risk run) reads; a single-year run ignores
+them."""
 
 ACCEPT_UNUSUAL = yes_no(
     "accept_unusual_figures",

@@ -12,6 +12,7 @@ from model.schema import (
     CONTRIBUTION_RATIO_MAX,
     GROWTH_DRIVERS,
     GROWTH_MAX,
+    GROWTH_SD_MAX,
     PARAMETER_FIELDS,
     PROVINCE_FIELDS,
     Field,
@@ -95,6 +96,8 @@ def test_fractions_are_bounded_by_one() -> None:
             assert (field.minimum, field.maximum) == (-GROWTH_MAX, GROWTH_MAX), field.key
         elif field.key in RATIOS:
             assert (field.minimum, field.maximum) == (0, CONTRIBUTION_RATIO_MAX), field.key
+        elif field.key.endswith("_growth_sd"):  # a shock's s.d.: 1 typed for 1% is refused
+            assert (field.minimum, field.maximum) == (0, GROWTH_SD_MAX), field.key
         else:
             assert (field.minimum, field.maximum) == (0, 1), field.key
 

@@ -40,6 +40,13 @@ class Parameters:
     optimize_ratio_path: str = "no"
     ratio_max: float | None = None
     ratio_step_max: float | None = None
+    draws: int = 200
+    seed: int = 2020
+    shock_correlation: float = 0.5
+    wage_growth_sd: float = 0.015
+    insured_growth_sd: float = 0.01
+    retiree_growth_sd: float = 0.005
+    benefit_growth_sd: float = 0.01
 
     @property
     def optimizes_ratio_path(self) -> bool:
