@@ -148,12 +148,43 @@ def _written(
     return {"meta": meta}
 
 
+def too_many_on_the_web(count: int) -> Problem:
+    """The problem of a comparison of ``count`` scenarios, over ``MAX_WEB_SCENARIOS``."""
+    return Problem(
+        "form sweep",
+        f"found {count:,} scenarios, over the web limit of {MAX_WEB_SCENARIOS}",
+        "sweep fewer values here, or run caf compare on the command line",
+        what_zh=f"发现{count:,}个情景，超过网页端{MAX_WEB_SCENARIOS}个的上限",
+        fix_zh="请减少此处参数组合的取值，或在命令行中运行 caf compare",
+    )
+
+
+def check_sweep_size(sweep_lines: list[str]) -> None:
+    """Refuse a typed sweep over ``MAX_WEB_SCENARIOS``, counted from its axes' sizes before
+    any scenario (or the workbook) is read: cheap enough for the server's event loop.
+
+    Raises:
+        InputError: the sweep would make too many scenarios.
+    """
+    from model.workbook.scenarios import sweep_size
+
+    count = sweep_size(Parameters(year=2020, contribution_ratio=0.04), sweep_lines)
+    if count > MAX_WEB_SCENARIOS:
+        raise InputError([too_many_on_the_web(count)])
+
+
 def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> list[Scenario]:
-    from model.workbook.scenarios import sweep_scenarios
+    from model.workbook.scenarios import sweep_scenarios, sweep_size
 
     if sweep_lines:
+        count = sweep_size(data.parameters, sweep_lines)
+        if count > MAX_WEB_SCENARIOS:
+            problems.append(too_many_on_the_web(count))
+            return []
         try:
-            scenarios = sweep_scenarios(data.parameters, sweep_lines)
+            scenarios = sweep_scenarios(
+                data.parameters, sweep_lines, limit=MAX_WEB_SCENARIOS, where="form sweep"
+            )
         except InputError as error:
             problems.extend(error.problems)
             return []
@@ -172,15 +203,7 @@ def _scenarios(data: Any, sweep_lines: list[str], problems: list[Problem]) -> li
             )
         )
     elif len(scenarios) > MAX_WEB_SCENARIOS:
-        problems.append(
-            Problem(
-                "form sweep",
-                f"found {len(scenarios)} scenarios, over the web limit of {MAX_WEB_SCENARIOS}",
-                "sweep fewer values here, or run caf compare on the command line",
-                what_zh=f"发现{len(scenarios)}个情景，超过网页端{MAX_WEB_SCENARIOS}个的上限",
-                fix_zh="请减少此处参数组合的取值，或在命令行中运行 caf compare",
-            )
-        )
+        problems.append(too_many_on_the_web(len(scenarios)))
     return scenarios
 
 
@@ -204,7 +227,9 @@ def compare_job(
     comparison = run_comparison(data, scenarios, workers=1)
     return _written(
         folder,
-        lambda out: write_comparison_workbook(comparison, out / "comparison.xlsx"),
+        lambda out: write_comparison_workbook(
+            comparison, out / "comparison.xlsx", swept=bool(sweep_lines)
+        ),
         {
             "comparison.json": comparison.to_json(),
             "page.json": compare_page(comparison, bool(sweep_lines)),

@@ -9,6 +9,7 @@ so a bad value reads the same in the CLI, the workbook and the web form.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -17,6 +18,9 @@ from model.schema import NOT_SET, PARAMETER_BY_KEY, Field
 from model.workbook.cells import coerce_cell
 
 BASE_SCENARIO = "base"
+MAX_SWEEP_SCENARIOS = 10_000
+"""The most scenarios a typed sweep may make on the command line: far more than a study
+needs, far fewer than ten short lists can multiply to (10¹⁰ from 4,000 characters)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,12 @@ def apply_overrides(base: Parameters, overrides: dict[str, object], origin: str)
     return base.with_overrides(clean)
 
 
-def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
+def sweep_scenarios(
+    base: Parameters,
+    sweeps: list[str],
+    limit: int = MAX_SWEEP_SCENARIOS,
+    where: str = "--sweep",
+) -> list[Scenario]:
     """The base scenario plus the cartesian product of every ``key=v1,v2,...`` sweep.
 
     Every item is checked once, and every problem of every sweep is raised together: a bad
@@ -138,27 +147,24 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
     ``max_rule_deviation=0,0.2,blank`` sweeps free transfers too. A value written twice
     (``0.04,4%``) is solved once. Each scenario keeps the checked values it sets as its
     ``overrides`` and is named by ``scenario_labels``.
+
+    The count (the base plus the product of the axes' sizes) is known before any scenario
+    is built, and a sweep of more than ``limit`` scenarios is refused there, located at
+    ``where``.
     """
     axes: list[tuple[str, list[Any]]] = []
     problems: list[Problem] = []
     for text in sweeps:
         key, values = parse_assignment(text, f"--sweep {text}")
         axis_problems = _sweep_item_problems(text, values)
-        checked: list[Any] = []
-        for item in values.split(","):
-            if not item.strip():
-                continue
-            try:
-                value = getattr(apply_overrides(base, {key: item.strip()}, "--sweep"), key)
-            except InputError as error:
-                axis_problems.extend(error.problems)
-                continue
-            if value not in checked:
-                checked.append(value)
+        checked = _axis_values(base, key, values, axis_problems)
         problems.extend(axis_problems)
         axes.append((key, checked))
     if problems:
         raise InputError(problems)
+    count = 1 + math.prod(len(values) for _, values in axes) if axes else 1
+    if count > limit:
+        raise InputError([too_many_scenarios(count, limit, where)])
     if not axes:
         return [Scenario(BASE_SCENARIO, base)]
     combos = [
@@ -170,6 +176,47 @@ def sweep_scenarios(base: Parameters, sweeps: list[str]) -> list[Scenario]:
     for combo, label in zip(combos, labels, strict=True):
         scenarios.append(Scenario(label, base.with_overrides(dict(combo)), combo))
     return scenarios
+
+
+def _axis_values(base: Parameters, key: str, values: str, problems: list[Problem]) -> list[Any]:
+    """An axis's distinct checked values, in order; each bad item's problem goes to
+    ``problems``."""
+    checked: list[Any] = []
+    for item in values.split(","):
+        if not item.strip():
+            continue
+        try:
+            value = getattr(apply_overrides(base, {key: item.strip()}, "--sweep"), key)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        if value not in checked:
+            checked.append(value)
+    return checked
+
+
+def sweep_size(base: Parameters, sweeps: list[str]) -> int:
+    """How many scenarios ``sweep_scenarios`` would make (the base included), counted from
+    the axes' sizes without building any; bad items and unknown keys count as nothing, so
+    a sweep can be refused for its size before its other problems are listed."""
+    count = 1
+    for text in sweeps:
+        key, _, values = text.partition("=")
+        if key.strip() not in PARAMETER_BY_KEY:
+            continue
+        count *= max(1, len(_axis_values(base, key.strip(), values, [])))
+    return count + 1 if sweeps else 1
+
+
+def too_many_scenarios(count: int, limit: int, where: str) -> Problem:
+    """The problem of a sweep of ``count`` scenarios where at most ``limit`` are allowed."""
+    return Problem(
+        where,
+        f"found {count:,} scenarios, over the limit of {limit:,}",
+        "sweep fewer values, or split the study into several comparisons",
+        what_zh=f"发现{count:,}个情景，超过{limit:,}个的上限",
+        fix_zh="请减少参数组合的取值，或将研究拆分为几次比较",
+    )
 
 
 def _sweep_item_problems(text: str, values: str) -> list[Problem]:

@@ -1,0 +1,94 @@
+"""The bounds on the work a server takes on, each a ``caf serve`` option with its default.
+
+A job (a run, a comparison, a plan, an upload's check) runs in a worker process under a
+wall-clock limit and a memory cap; jobs beyond the workers wait in a bounded queue, and one
+more is answered 503 with ``Retry-After``. Connections must send a request's head within a
+deadline, idle ones are closed, and past a cap new ones are refused, so slow clients cannot
+starve the others. The README's table of ``caf serve`` options lists each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's limits (README, "caf serve").
+
+    Attributes:
+        job_seconds: wall-clock seconds a job may run once a worker has started it.
+        job_memory_mib: memory (address space) one job may add to its warm worker, in MiB;
+            0 for no cap.
+        queue: jobs that may wait for a free worker; one more is refused with 503.
+        header_seconds: seconds a connection has to send a complete request head.
+        keep_alive_seconds: seconds an idle kept-alive connection stays open.
+        max_connections: open connections; past it a new one is answered 503 and closed.
+    """
+
+    job_seconds: float = 300.0
+    job_memory_mib: int = 4096
+    queue: int = 32
+    header_seconds: float = 10.0
+    keep_alive_seconds: float = 5.0
+    max_connections: int = 500
+
+
+OPTIONS: dict[str, tuple[str, type, str]] = {
+    "job_seconds": ("--job-seconds", float, "wall-clock seconds per run, comparison or plan"),
+    "job_memory_mib": ("--job-memory", int, "MiB of memory per job in its worker (0: no cap)"),
+    "queue": ("--queue", int, "jobs that may wait for a worker; more are answered 503"),
+    "header_seconds": ("--header-timeout", float, "seconds to send a request's headers"),
+    "keep_alive_seconds": ("--keep-alive", float, "seconds an idle connection is kept"),
+    "max_connections": ("--max-connections", int, "open connections; more are answered 503"),
+}
+"""Each limit's option, type and help, in ``Limits``' order."""
+
+
+def add_limit_arguments(command: argparse.ArgumentParser) -> None:
+    """The limit options of ``caf serve``, defaulting to ``Limits()``."""
+    defaults = Limits()
+    for name, (flag, kind, text) in OPTIONS.items():
+        default = getattr(defaults, name)
+        command.add_argument(
+            flag,
+            dest=name,
+            type=_positive(kind, flag),
+            default=default,
+            help=f"{text} (default {default:g})",
+        )
+
+
+def limits_from_arguments(args: argparse.Namespace) -> Limits:
+    """``Limits`` from the parsed options."""
+    return Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
+
+
+def _positive(kind: type, flag: str) -> type:
+    """An argparse type: a number of ``kind``, at least 0 for the memory cap, else above 0."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a number, not {text!r}") from None
+        if value < 0 or (value == 0 and flag != "--job-memory"):
+            raise argparse.ArgumentTypeError(f"{flag} must be above 0, not {text}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def connection_settings(limits: Limits) -> dict[str, Any]:
+    """``uvicorn.Config`` keywords for the connection limits: the guarded HTTP protocol
+    (request-head deadline, connection cap) and the keep-alive timeout. Raises the process's
+    open-file limit so the cap, not ``accept``, is what refuses a connection."""
+    from model.web.connections import guarded_protocol, raise_descriptor_limit
+
+    cap = raise_descriptor_limit(limits.max_connections)
+    return {
+        "http": guarded_protocol(limits.header_seconds, cap),
+        "timeout_keep_alive": limits.keep_alive_seconds,
+    }
