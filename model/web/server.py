@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from model.errors import InputError, Problem
+from model.web.storage import DEFAULT_KEEP_DAYS, keep_days_argument
 
 MIN_TOKEN_CHARS = 16
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))' > token.txt"
@@ -116,8 +117,12 @@ def serve(
     token_file: Path | None = None,
     out: TextIO | None = None,
     workers: int = 2,
+    keep_days: float = DEFAULT_KEEP_DAYS,
 ) -> int:
     """Serve the web interface until interrupted; return the exit code.
+
+    Args:
+        keep_days: delete runs published longer ago than this (0: keep every run).
 
     Raises:
         InputError: a bad address, port or token file (the CLI prints it, exit 2).
@@ -129,7 +134,7 @@ def serve(
     token = read_token(token_file) if token_file is not None else None
     check_address(host, token)
     sock = bind(host, port)
-    app = create_app(data_dir, token=token, workers=workers)
+    app = create_app(data_dir, token=token, workers=workers, keep_days=keep_days)
     shown = f"[{host}]" if ":" in host else host
     if out is not None:
         print(
@@ -155,6 +160,13 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--data-dir", type=Path, default=Path("runs"))
     command.add_argument("--token-file", type=Path)
     command.add_argument("--workers", type=int, default=2, help="solver processes (default 2)")
+    command.add_argument(
+        "--keep-days",
+        type=keep_days_argument,
+        default=DEFAULT_KEEP_DAYS,
+        help="delete runs published more than this many days ago; the history keeps their "
+        f"record (0: keep every run; default {DEFAULT_KEEP_DAYS:g})",
+    )
 
 
 def serve_from_arguments(args: argparse.Namespace, out: TextIO) -> int:
@@ -166,4 +178,5 @@ def serve_from_arguments(args: argparse.Namespace, out: TextIO) -> int:
         token_file=args.token_file,
         out=out,
         workers=args.workers,
+        keep_days=args.keep_days,
     )

@@ -15,6 +15,7 @@ staging folder when the server starts is a crashed request's and is swept (``cle
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -45,6 +46,17 @@ COMPARE_FILES = frozenset({"comparison.xlsx", "comparison.json"})
 PLAN_DIR = "plan"
 PLAN_PROBLEMS = "problems.json"
 PLAN_FILES = frozenset({"plan.xlsx", "plan.json", PAGE, PLAN_PROBLEMS})
+
+
+def keep_days_argument(text: str) -> float:
+    """``caf serve --keep-days``: a number of days, 0 or more (0 keeps every run)."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--keep-days takes a number, not {text!r}") from None
+    if not days >= 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"--keep-days must be 0 or more days, not {text}")
+    return days
 
 
 class UnknownRun(LookupError):
