@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     from model.web.server import add_arguments
 
     add_arguments(commands.add_parser("serve", help="start the web interface"))
+    from model.web import user_command
+
+    user_command.add_arguments(commands)
     return parser
 
 
@@ -129,6 +132,7 @@ def main(
             "compare": _compare,
             "plan": _plan,
             "serve": _serve,
+            "user": _user,
         }[args.command]
         args.err = err
         return handler(args, out)
@@ -416,6 +420,12 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from model.web.server import serve_from_arguments
 
     return serve_from_arguments(args, out)
+
+
+def _user(args: argparse.Namespace, out: TextIO) -> int:
+    from model.web.user_command import run
+
+    return run(args, out)
 
 
 def _money(value: float) -> str:

@@ -26,10 +26,10 @@ from model.errors import InputError
 from model.vocabulary import FIGURES, ROLES
 from model.web import charts, forms, server
 from model.web.app import create_app
-from model.web.security import session_value
 from model.web.storage import RunStore, UnknownRun, new_run_id
 from model.workbook.reader import read_workbook
 from tests.conftest import LiveServer
+from tests.web_client import with_csrf
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 MIB = 2**20
@@ -49,7 +49,7 @@ def worked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        yield http
+        yield with_csrf(http)
 
 
 def post_run(client: httpx.Client, workbook: Path, **fields: str) -> httpx.Response:
@@ -95,7 +95,7 @@ def test_healthz_and_upload_page(client: httpx.Client) -> None:
     assert "上解比例 Contribution ratio" in page.text
     assert 'name="workbook"' in page.text
     assert "content-security-policy" in page.headers
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_a_run_is_stored_shown_and_downloadable(
@@ -400,7 +400,7 @@ def test_twelve_planners_uploading_at_once_all_get_their_results(
 
     def planner() -> None:
         with httpx.Client(base_url=live_server.url, timeout=120) as http:
-            answer = http.post("/runs", files={"workbook": ("sample.xlsx", content)})
+            answer = with_csrf(http).post("/runs", files={"workbook": ("sample.xlsx", content)})
         with lock:
             answers.append(answer)
 
@@ -637,9 +637,10 @@ def test_with_a_token_every_page_needs_the_login(guarded: LiveServer, worked: Pa
             assert answer.headers["location"].startswith("/login?next=")
         with worked.open("rb") as handle:
             assert http.post("/runs", files={"workbook": handle}).status_code == 401
-        http.cookies.set("caf_session", session_value("another-token-000000"))
+        http.cookies.set("caf_session", "another-session-0000000000000000000000000")
         assert http.get("/").status_code == 303
         http.cookies.clear()
+        with_csrf(http, "/login")
 
         wrong = http.post("/login", data={"token": "nope", "next": "/compare"})
         assert wrong.status_code == 401
@@ -652,12 +653,14 @@ def test_with_a_token_every_page_needs_the_login(guarded: LiveServer, worked: Pa
         assert "samesite=lax" in cookie
         assert TOKEN.lower() not in cookie
         assert http.get("/").status_code == 200
+        with_csrf(http)
         with worked.open("rb") as handle:
             assert http.post("/runs", files={"workbook": handle}).status_code == 303
 
     with httpx.Client(base_url=guarded.url) as http:
         bearer = {"authorization": f"Bearer {TOKEN}"}
         assert http.get("/", headers=bearer).status_code == 200
+        with_csrf(http, "/login")
         outside = http.post("/login", data={"token": TOKEN, "next": "//evil.example/x"})
         assert outside.headers["location"] == "/"
 

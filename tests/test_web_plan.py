@@ -40,6 +40,7 @@ from model.web.storage import PAGE, RunStore, new_run_id
 from model.workbook.reader import read_workbook
 from tests.conftest import LiveServer
 from tests.test_web import post_run, problem_lines, run_id_of
+from tests.web_client import with_csrf
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 PLAN_URL = re.compile(r".*/runs/[0-9a-f]{32}/plan$")
@@ -87,7 +88,7 @@ def no_horizon(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        yield http
+        yield with_csrf(http)
 
 
 def wait_for_plan(client: httpx.Client, run_id: str, seconds: float = 90) -> httpx.Response:
@@ -109,7 +110,7 @@ def text_of(page: str) -> str:
 def planned(live_server: LiveServer, sample_2030: Path) -> dict[str, Any]:
     """A run of the sample to 2030 and its plan, asked for once as the button does."""
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        run_id = run_id_of(post_run(http, sample_2030))
+        run_id = run_id_of(post_run(with_csrf(http), sample_2030))
         offer = http.get(f"/runs/{run_id}").text
         asked = http.post(f"/runs/{run_id}/plan")
         first = http.get(f"/runs/{run_id}/plan")
@@ -357,6 +358,7 @@ def test_a_plan_being_computed_refreshes_and_one_that_failed_can_be_asked_again(
     monkeypatch.setattr(site.pool, "run", fake_run)
     run_id = stored_run(site.store, 2030)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        with_csrf(http)
         assert http.get(f"/runs/{run_id}/plan").status_code == 200  # not asked for yet
         assert http.post(f"/runs/{run_id}/plan").status_code == 303
         assert http.post(f"/runs/{run_id}/plan").status_code == 303  # the same plan

@@ -3,41 +3,41 @@
 The routes of docs/outputs.md are in ``run_routes``, a run's multi-year plan in
 ``plan_routes``, the comparison pages in ``compare_routes``. The work is in ``jobs`` and
 the disk in ``storage``; this module only assembles them, in the order a request meets
-them: headers, token, body limit, route.
+them: headers, host, origin and login (``security.Gate``), body limit, CSRF token, route.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import Response
 
 from model import __version__
-from model.web import forms
+from model.web.accounts import Accounts
 from model.web.audit import AuditIndex, keep_sweeping
 from model.web.compare_routes import router as compare_router
 from model.web.history_routes import router as history_router
+from model.web.login_routes import Login
+from model.web.login_routes import router as login_router
 from model.web.plan_routes import router as plan_router
 from model.web.run_routes import router as run_router
 from model.web.security import (
-    SESSION_COOKIE,
-    SESSION_SECONDS,
+    LOOPBACK_HOSTS,
     BodyLimit,
+    Gate,
     SecurityHeaders,
-    TokenGate,
     UploadTooLarge,
-    safe_next,
-    session_value,
-    token_matches,
+    require_csrf,
     too_large_page,
 )
-from model.web.site import Site, site_of
+from model.web.site import Site
 from model.web.storage import DEFAULT_KEEP_DAYS, RunStore, UnknownRun
 from model.web.workers import Workers
 
@@ -51,6 +51,8 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
     workers: int = 2,
     keep_days: float = DEFAULT_KEEP_DAYS,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
+    https: bool = False,
 ) -> FastAPI:
     """Build the web application.
 
@@ -60,6 +62,9 @@ def create_app(
         max_upload_bytes: the largest workbook accepted (413 above it).
         workers: processes solving in parallel.
         keep_days: runs older than this are deleted (0: kept for ever); the trail keeps them.
+        allowed_hosts: the ``Host`` names answered (400 for any other: DNS rebinding).
+        https: planners reach the server over TLS, directly or through a proxy: session
+            cookies are ``Secure`` and the origin expected of a form is ``https://``.
     """
     site = Site(RunStore.open(data_dir), Workers(workers), max_upload_bytes, token is not None)
     audit = AuditIndex.open(site.store.root)
@@ -84,18 +89,22 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(require_csrf)],
     )
     app.state.site = site
     app.state.audit = audit
     _error_pages(app, site)
-    _login_routes(app, token)
+    accounts = Accounts(site.store.root)
+    app.state.login = Login(accounts, token)
+    app.include_router(login_router)
     app.include_router(run_router)
     app.include_router(plan_router)
     app.include_router(compare_router)
     app.include_router(history_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=max_upload_bytes)
-    app.add_middleware(TokenGate, token=token)
+    app.add_middleware(Gate, accounts=accounts, token=token, https=https)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -114,34 +123,3 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:
         code = error.status_code
         return site.page("error.html", code, title=str(code), message=str(error.detail))
-
-
-def _login_routes(app: FastAPI, token: str | None) -> None:
-    @app.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return site_of(request).page("login.html", next=safe_next(next), failed=False)
-
-    @app.post("/login")
-    async def login(request: Request) -> Response:
-        async with request.form(max_files=0, max_fields=4) as form:
-            offered = forms.text_field(form, "token", 1000)
-            target = safe_next(forms.text_field(form, "next", 2000))
-        if token is None:
-            return RedirectResponse(target, status_code=303)
-        if not token_matches(offered, token):
-            return site_of(request).page("login.html", 401, next=target, failed=True)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            session_value(token),
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
-
-    @app.post("/logout")
-    async def logout() -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response

@@ -1,20 +1,30 @@
-"""The gates in front of every route: body size, the access token, and response headers.
+"""The gates in front of every route: hosts, origins, logins, CSRF, body size, headers.
 
 They are plain ASGI middleware rather than FastAPI dependencies because they must act
-before a body is read: an unauthenticated or oversized upload is refused without reading
-it, and a body without a Content-Length is counted chunk by chunk as it streams in.
+before a body is read: a cross-site, unauthenticated or oversized upload is refused
+without reading it, and a body without a Content-Length is counted chunk by chunk as it
+streams in. Only the CSRF token, which may sit in the form, is checked after the form is
+read, by the ``require_csrf`` dependency of every route.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
+
+from model.web.accounts import TOKEN_USER, Accounts
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -23,13 +33,22 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_COOKIE = "caf_session"
-SESSION_SECONDS = 12 * 3600
+CSRF_COOKIE = "caf_csrf"
+"""A random nonce the CSRF token is bound to before a login (and without logins)."""
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+MAX_FORM_FIELDS = 40
+DEFAULT_PORTS = {"http": 80, "https": 443}
 FORM_SLACK_BYTES = 64 * 1024
 """Room for the multipart framing and the parameter fields around the workbook itself."""
 
-OPEN_PATHS = frozenset({"/login", "/healthz"})
+OPEN_PATHS = frozenset({"/login", "/logout", "/healthz"})
 OPEN_PREFIX = "/static/"
-"""Open without the token: the login form, the health check and the public static files."""
+"""Open without a login: the login form, the health check and the public static files."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+"""The ``Host`` names a loopback server answers to: anything else may be DNS rebinding."""
 
 HEADERS = [
     (
@@ -39,9 +58,11 @@ HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
 ]
-"""``no-referrer`` matters: a run id in a URL is a capability and must not leak."""
+"""``same-origin`` matters: a run id in a URL is a capability and must not leak to another
+site. Not ``no-referrer``: under it browsers send ``Origin: null`` with every form, and
+the origin check could no longer tell this site's forms from anyone's."""
 
 
 class UploadTooLarge(Exception):
@@ -97,11 +118,6 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def session_value(token: str) -> str:
-    """The cookie proving a login: derived from the token, so the token is never stored."""
-    return hmac.new(token.encode(), b"caf-session-v1", hashlib.sha256).hexdigest()
-
-
 def token_matches(offered: str, token: str) -> bool:
     """Constant-time comparison of what a planner typed with the token."""
     return hmac.compare_digest(offered.encode(), token.encode())
@@ -114,36 +130,189 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-class TokenGate:
-    """With a token set, every page needs the session cookie (or ``Bearer`` header)."""
+@dataclass(frozen=True)
+class Visitor:
+    """Who is asking, as the templates see it (``current``), for the request being served.
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    Attributes:
+        user: the account name, ``"token"`` for a token login, None without logins.
+        is_admin: admins, and everyone when there are no accounts.
+        csrf: the token every form of the page must send back.
+        login: whether this server asks for a login (the page shows "log out").
+    """
+
+    user: str | None = None
+    is_admin: bool = True
+    csrf: str = ""
+    login: bool = False
+
+
+_visitor: ContextVar[Visitor | None] = ContextVar("caf_visitor", default=None)
+
+
+def current() -> Visitor:
+    """The visitor of the request being served (the default outside a request)."""
+    return _visitor.get() or Visitor()
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of ``request``: the value its forms must post as ``csrf_token``."""
+    return str(getattr(request.state, "csrf", ""))
+
+
+def sign(key: bytes, binding: str) -> str:
+    """A CSRF token: the HMAC of what it is bound to (a session, or the browser's nonce)."""
+    return hmac.new(key, b"caf-csrf-v2|" + binding.encode(), hashlib.sha256).hexdigest()
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or port is None:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def same_origin(scope: Scope, https: bool) -> bool:
+    """Whether a request comes from this site's own pages.
+
+    The browser's ``Origin`` must be this server's scheme, host and port (``Host``);
+    without one (or with ``null``), ``Sec-Fetch-Site`` must say this site. A client that
+    sends neither header (curl, scripts) is not a browser another site can drive.
+    """
+    origin = header(scope, b"origin")
+    if origin is None or origin == b"null":
+        fetch_site = header(scope, b"sec-fetch-site")
+        if fetch_site is None:
+            return origin is None
+        return fetch_site in (b"same-origin", b"none")
+    host = header(scope, b"host")
+    scheme = "https" if https or scope.get("scheme") == "https" else "http"
+    if host is None:
+        return False
+    ours = _origin(f"{scheme}://{host.decode('latin-1')}")
+    return ours is not None and _origin(origin.decode("latin-1")) == ours
+
+
+def cookies_of(scope: Scope) -> dict[str, str]:
+    """The request's cookies; none when the header cannot be parsed."""
+    raw = header(scope, b"cookie")
+    if raw is None:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw.decode("latin-1"))
+    except Exception:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def _page(status: int, title: str, body: str, **headers: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1>{body}",
+        status_code=status,
+        headers=headers,
+    )
+
+
+CROSS_SITE = _page(
+    403,
+    "来自其他网站的请求 A request from another site",
+    "<p>只接受本站页面提交的表单。This server only accepts forms sent from its own pages. "
+    '<a href="/">打开 caf Open caf</a> and submit from there.</p>',
+)
+LOGIN_NEEDED = _page(401, "请先登录 Please log in", '<p><a href="/login">登录 Log in</a></p>')
+
+
+class Gate:
+    """Who may do what: same-origin writes, a login where one is required, the CSRF token.
+
+    Sets ``scope["state"]``: ``user`` and ``is_admin`` (the contract with the routes),
+    ``csrf`` (the token the forms carry), ``csrf_exempt`` (a ``Bearer`` request, which no
+    other site can make a browser send), and ``session`` (the cookie, for logout).
+
+    Args:
+        accounts: the account tables; a server with accounts always asks for a login.
+        token: the shared access token of ``--token-file``, if any.
+        https: the planners reach the server over TLS (``--certfile`` or
+            ``--forwarded-https``): cookies are ``Secure`` and origins are ``https://``.
+    """
+
+    def __init__(self, app: ASGIApp, accounts: Accounts, token: str | None, https: bool):
         self.app = app
+        self.accounts = accounts
         self.token = token
-        self.session = session_value(token) if token else ""
+        self.https = https
+        self.key = accounts.site_key()
+        self.login = token is not None or accounts.has_users()
 
-    def _allowed(self, scope: Scope) -> bool:
-        path = scope["path"]
-        if self.token is None or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
-            return True
+    def login_required(self) -> bool:
+        """Whether a login is needed; once an account exists it stays so until restart."""
+        if not self.login and self.accounts.has_users():
+            self.login = True
+        return self.login
+
+    def _identify(self, scope: Scope, cookies: dict[str, str]) -> tuple[str, bool, str] | None:
+        """(user, admin, how) of a valid bearer token or session cookie; None otherwise."""
         bearer = header(scope, b"authorization")
-        if bearer is not None and bearer.startswith(b"Bearer "):
-            return token_matches(bearer[7:].decode("latin-1"), self.token)
-        raw = header(scope, b"cookie")
-        if raw is None:
-            return False
-        cookies: SimpleCookie = SimpleCookie()
-        try:
-            cookies.load(raw.decode("latin-1"))
-        except Exception:
-            return False
-        morsel = cookies.get(SESSION_COOKIE)
-        return morsel is not None and hmac.compare_digest(morsel.value, self.session)
+        if self.token is not None and bearer is not None and bearer.startswith(b"Bearer "):
+            if token_matches(bearer[7:].decode("latin-1"), self.token):
+                return TOKEN_USER, True, "bearer"
+            return None
+        cookie = cookies.get(SESSION_COOKIE)
+        session = self.accounts.session(cookie) if cookie else None
+        if session is None:
+            return None
+        return session.user, session.admin, "session"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._allowed(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        secure = self.https or scope.get("scheme") == "https"
+        if scope["method"] not in SAFE_METHODS and not same_origin(scope, self.https):
+            await CROSS_SITE(scope, receive, send)
+            return
+        cookies = cookies_of(scope)
+        login, found = await asyncio.to_thread(
+            lambda: (self.login_required(), self._identify(scope, cookies))
+        )
+        path = scope["path"]
+        open_path = path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
+        if login and found is None and not open_path:
+            await self._refuse(scope, receive, send)
+            return
+        user, admin, how = found if found else (None, not login, "")
+        nonce = cookies.get(CSRF_COOKIE, "")
+        fresh = not nonce and not path.startswith(OPEN_PREFIX) and path != "/healthz"
+        if fresh:
+            nonce = secrets.token_urlsafe(24)
+        binding = "session:" + cookies[SESSION_COOKIE] if how == "session" else "nonce:" + nonce
+        csrf = sign(self.key, binding)
+        state = scope.setdefault("state", {})
+        state.update(
+            user=user,
+            is_admin=admin,
+            csrf=csrf,
+            csrf_exempt=how == "bearer",
+            session=cookies.get(SESSION_COOKIE) if how == "session" else None,
+            secure_cookies=secure,
+        )
+        _visitor.set(Visitor(user, admin, csrf, login))
+
+        async def with_nonce(message: Message) -> None:
+            if fresh and message["type"] == "http.response.start":
+                flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if secure else "")
+                cookie = f"{CSRF_COOKIE}={nonce}{flags}".encode("latin-1")
+                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie)]
+            await send(message)
+
+        await self.app(scope, receive, with_nonce)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] in ("GET", "HEAD"):
             query = scope.get("query_string", b"").decode("latin-1")
             target = scope["path"] + (f"?{query}" if query else "")
@@ -151,12 +320,42 @@ class TokenGate:
                 "/login?next=" + quote(safe_next(target), safe=""), status_code=303
             )
         else:
-            response = HTMLResponse(
-                "<!doctype html><meta charset=utf-8><title>401</title>"
-                '<h1>请先登录 Please log in</h1><p><a href="/login">登录 Log in</a></p>',
-                status_code=401,
-            )
+            response = LOGIN_NEEDED
         await response(scope, receive, send)
+
+
+async def require_csrf(request: Request) -> AsyncIterator[None]:
+    """A FastAPI dependency of every route: a write must carry the page's CSRF token.
+
+    The token comes in the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form
+    field. Reading the form here caches it for the route, which reads it again.
+
+    Raises:
+        HTTPException: 403 when the token is missing or wrong.
+    """
+    if request.method in SAFE_METHODS or getattr(request.state, "csrf_exempt", False):
+        yield
+        return
+    expected = csrf_token(request)
+    offered = request.headers.get(CSRF_HEADER)
+    form = None
+    if offered is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+        value = form.get(CSRF_FIELD)
+        offered = value if isinstance(value, str) else None
+    if not expected or offered is None or not hmac.compare_digest(offered, expected):
+        if form is not None:
+            await form.close()
+        raise HTTPException(
+            403,
+            "表单已过期或来自其他网站，请刷新页面后再提交。The form has expired or did not "
+            "come from this site's pages: reload the page and submit it again.",
+        )
+    try:
+        yield
+    finally:
+        if form is not None:
+            await form.close()
 
 
 class SecurityHeaders:

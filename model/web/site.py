@@ -23,14 +23,13 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from model.errors import Problem
 from model.web import forms
 from model.web.plans import PlanJobs
-from model.web.security import UploadTooLarge
+from model.web.security import MAX_FORM_FIELDS, UploadTooLarge, current
 from model.web.storage import KIND_RUN, RunStore, UnknownRun
 from model.web.views import render
 from model.web.workers import Workers
 
 log = logging.getLogger(__name__)
 
-MAX_FORM_FIELDS = 40
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_SECONDS = 90 * 86400
 Job = Callable[..., dict[str, Any]]
@@ -52,8 +51,20 @@ class Site:
         return self.max_upload_bytes / 2**20
 
     def page(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        """Render a template with the site-wide context."""
-        return render(name, status_code, auth=self.auth, **context)
+        """Render a template with the site-wide context.
+
+        Every template gets ``csrf_token`` (each form posts it back as a hidden field),
+        ``user`` (the planner logged in, or None) and ``auth`` (whether to offer log out).
+        """
+        visitor = current()
+        return render(
+            name,
+            status_code,
+            auth=visitor.login,
+            user=visitor.user,
+            csrf_token=visitor.csrf,
+            **context,
+        )
 
     def problems(self, problems: list[Any], title: str, back: str) -> HTMLResponse:
         """The 422 page: every problem as the CLI prints it, Chinese above English.

@@ -63,6 +63,8 @@
       return;
     }
     var body = new FormData();
+    var csrf = document.querySelector('input[name="csrf_token"]');
+    if (csrf) { body.append("csrf_token", csrf.value); }
     body.append("workbook", file.files[0]);
     say("检查中… Checking the workbook…");
     try {
