@@ -84,6 +84,9 @@ MIGRATIONS: list[database.Step] = [
     CREATE INDEX runs_by_user ON runs (user, queued);
     CREATE INDEX runs_by_run ON runs (run_id);
     """,
+    # the values that differ from the scenario's, as the result page lists them: a form
+    # prefilled from the workbook sends every field, so what was asked says too much
+    "ALTER TABLE runs ADD COLUMN overrides TEXT",
 ]
 
 KIND_PLAN = "plan"
@@ -120,6 +123,7 @@ COLUMNS: dict[str, Label] = {
     "source_sha256": Label("文件 SHA-256", "File SHA-256"),
     "source_bytes": Label("文件大小", "File size", "字节 bytes"),
     "parameters": Label("所填参数", "Parameters asked"),
+    "overrides": Label("改动的参数", "Parameters changed"),
     "used_parameters": Label("实际参数", "Parameters used"),
     "status": Label("状态", "Status"),
     "problems": Label("问题数", "Problems"),
@@ -347,26 +351,32 @@ def asked_parameters(kind: str, extra: tuple[Any, ...]) -> dict[str, Any]:
     return {"scenario": scenario, "overrides": overrides}
 
 
-def outcome(kind: str, result: dict[str, Any], folder: Path) -> tuple[str, dict[str, Any]]:
+def outcome(
+    kind: str, result: dict[str, Any], folder: Path, asked: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """A finished job's status and the figures the trail keeps, read from what it wrote:
     a run's and a plan's totals (a plan's over its horizon), a comparison's scenario
-    count, how many have a gap, and its base scenario's totals."""
+    count, how many have a gap, and its base scenario's totals. A plan's overrides are its
+    run's, which is what it was asked with."""
+    figures: dict[str, Any] = {}
+    if kind == KIND_PLAN:
+        figures["overrides"] = _json([[k, v] for k, v in asked.get("overrides", {}).items()])
     problems = result.get("problems")
     if problems:
-        return PROBLEMS, {"problems": len(problems)}
-    status = str(result.get("meta", {}).get("status", FAILED))
+        return PROBLEMS, {**figures, "problems": len(problems)}
+    meta = result.get("meta", {})
+    status = str(meta.get("status", FAILED))
     if kind == "compare":
         document = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
         scenarios = document["scenarios"]
         base = scenarios[0]
-        figures: dict[str, Any] = {
-            "scenarios": len(scenarios),
-            "gap_scenarios": sum(s["status"] == STATUS_GAP for s in scenarios),
-        }
+        figures["scenarios"] = len(scenarios)
+        figures["gap_scenarios"] = sum(s["status"] == STATUS_GAP for s in scenarios)
     else:
         name = "result.json" if kind == "run" else "page.json"
         base = json.loads((folder / name).read_text(encoding="utf-8"))
-        figures = {}
+        if "overrides" in meta:
+            figures["overrides"] = _json(meta["overrides"])
     figures["used_parameters"] = _json(base.get("parameters", {}))
     figures.update({key: base.get("totals", {}).get(key) for key in TOTALS})
     return status, figures
@@ -405,7 +415,7 @@ class Audited:
             _logged(index.finished, self.entry, FAILED, error=type(error).__name__)
             raise
         try:
-            status, figures = outcome(self.kind, result, Path(folder))
+            status, figures = outcome(self.kind, result, Path(folder), asked)
         except (OSError, ValueError, KeyError, TypeError):
             log.exception("the audit trail could not read a finished job's figures")
             status, figures = str(result.get("meta", {}).get("status", FAILED)), {}

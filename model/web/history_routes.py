@@ -157,20 +157,21 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
         **row,
         **{key: utc(row[key]) for key in TIMES},
         "user": _user_label(row["user"]),
-        "asked": _asked(row["parameters"]),
+        "asked": _asked(row),
         "link": link,
     }
 
 
-def _asked(parameters: str | None) -> str:
-    """``base · contribution_ratio=0.045``: the scenario and the values the planner typed."""
-    if not parameters:
-        return ""
-    asked = json.loads(parameters)
+def _asked(row: dict[str, Any]) -> str:
+    """``base · contribution_ratio=0.045``: the scenario and the values that differ from
+    it, or a comparison's sweep."""
+    asked = json.loads(row["parameters"]) if row["parameters"] else {}
     if "sweep" in asked:
-        return "; ".join(asked["sweep"]) or "scenarios sheet"
-    overrides = [f"{k}={v}" for k, v in sorted(asked.get("overrides", {}).items())]
-    return " · ".join([asked.get("scenario") or "base", *overrides])
+        return "; ".join(asked["sweep"]) or "scenarios 情景表"
+    changed = json.loads(row["overrides"]) if row["overrides"] else []
+    if not asked and not changed:
+        return ""
+    return " · ".join([asked.get("scenario") or "base", *(f"{k}={v}" for k, v in changed)])
 
 
 async def _export_rows(request: Request) -> tuple[list[dict[str, Any]], list[Problem]]:
