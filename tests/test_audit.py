@@ -30,7 +30,8 @@ from model import __version__
 from model.web import database
 from model.web.accounts import Accounts
 from model.web.app import create_app
-from model.web.audit import COLUMNS, MIGRATIONS, OWNER, AuditIndex, Filters, sweep
+from model.web.audit import sweep
+from model.web.run_index import COLUMNS, MIGRATIONS, OWNER, AuditIndex, Filters
 from model.web.storage import PAGE, RunStore
 from tests.conftest import LiveServer
 from tests.test_web_plan import GROWTH

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from model.web.audit import COLUMNS
+from model.web.run_index import COLUMNS
 from tests.test_web_browser import RUN_URL, shoot, upload, watched  # noqa: F401 (a fixture)
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 

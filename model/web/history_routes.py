@@ -22,7 +22,8 @@ from starlette.responses import HTMLResponse, Response
 
 from model.errors import Problem
 from model.vocabulary import STATUS_FULL, STATUS_GAP
-from model.web.audit import (
+from model.web.audit import index_of, who
+from model.web.run_index import (
     COLUMNS,
     KIND_PLAN,
     KINDS,
@@ -31,9 +32,7 @@ from model.web.audit import (
     TIMES,
     TOTALS,
     Filters,
-    index_of,
     utc,
-    who,
 )
 from model.web.site import XLSX, site_of
 
