@@ -1,18 +1,26 @@
 """``caf``: the command line, and the only module that prints.
 
 Exit codes (docs/outputs.md): 0 full payment guaranteed, 3 solved but an unfunded gap
-remains, 2 bad input (one line per problem, no traceback), 1 internal error. ``--debug``
-shows a traceback; nothing else does.
+remains, 2 bad input (one line per problem, no traceback), 1 internal error, 130
+interrupted (Ctrl-C). ``--debug`` shows a traceback; nothing else does.
+
+Outputs are checked before the workbook is read (``model.xlsx.check_outputs``) and written
+as a set once everything is solved (``model.xlsx.save_together``). Reading and solving run
+on a worker thread while the main thread waits, since HiGHS runs in C and would not see a
+Ctrl-C for seconds: the main thread answers at once, and as nothing is written until the
+end, an interrupted command leaves no file behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from model import __version__
 from model.errors import InputError, Problem
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from model.analysis.comparison import Comparison
+    from model.analysis.plan import Plan
     from model.analysis.results import Allocation
     from model.workbook.reader import FundData
     from model.workbook.scenarios import Scenario
@@ -42,6 +51,10 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_GAP = 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,8 +156,9 @@ def main(
             print(problem, file=err)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=err)
-        return EXIT_INTERNAL
+        _stop_workers()
+        print("已中断，未写入任何输出 / interrupted (Ctrl-C): no output was written", file=err)
+        return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: a planner never sees a traceback
         if args.debug:
             traceback.print_exc(file=err)
@@ -155,7 +169,45 @@ def main(
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        # A solve may still be running in C on its thread: leave without waiting for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _stop_workers() -> None:
+    """End the worker processes a comparison started, so none outlives an interruption."""
+    if "multiprocessing" in sys.modules:
+        for child in sys.modules["multiprocessing"].active_children():
+            child.terminate()
+
+
+def _in_background(work: Callable[[], T]) -> T:
+    """Run ``work`` on a daemon thread and wait for it here, where Ctrl-C is seen at once.
+
+    Python acts on a signal only in the main thread, between bytecodes; a HiGHS solve is one
+    long call into C, so run on the main thread it would hold Ctrl-C back until it ends.
+    Whatever ``work`` raises is raised here.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # handed to the main thread, which reports it
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=target, name="caf-solve", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 def _template(args: argparse.Namespace, out: TextIO) -> int:
@@ -303,18 +355,18 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.frontier import default_points
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
-    from model.export.json import write_json
     from model.workbook.reader import read_workbook
-    from model.xlsx import refuse_overwrite
 
-    _refuse_outputs(args, refuse_overwrite)
-    data = read_workbook(args.workbook)
-    scenario = _chosen_scenario(data, args)
-    points = default_points(len(data.units), args.frontier)
-    allocation = solve_scenario(data, scenario, points)
-    write_allocation_workbook(allocation, args.out, force=args.force)
-    if args.json_out:
-        write_json(allocation.to_json(), args.json_out, force=args.force)
+    _check_outputs(args)
+
+    def solve() -> tuple[FundData, Allocation]:
+        data = read_workbook(args.workbook)
+        scenario = _chosen_scenario(data, args)
+        points = default_points(len(data.units), args.frontier)
+        return data, solve_scenario(data, scenario, points)
+
+    data, allocation = _in_background(solve)
+    _save(args, lambda path: write_allocation_workbook(allocation, path, force=True), allocation)
     for line in [*warning_lines(data.source.warnings), *summary_lines(allocation)]:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
@@ -336,17 +388,17 @@ def _chosen_scenario(data: FundData, args: argparse.Namespace) -> Scenario:
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.plan import solve_plan
     from model.analysis.plan_narrative import plan_sentences
-    from model.export.json import write_json
     from model.export.plan import write_plan_workbook
     from model.workbook.reader import read_workbook
-    from model.xlsx import refuse_overwrite
 
-    _refuse_outputs(args, refuse_overwrite)
-    data = read_workbook(args.workbook)
-    plan = solve_plan(data, _chosen_scenario(data, args))
-    write_plan_workbook(plan, args.out, force=args.force)
-    if args.json_out:
-        write_json(plan.to_json(), args.json_out, force=args.force)
+    _check_outputs(args)
+
+    def solve() -> tuple[FundData, Plan]:
+        data = read_workbook(args.workbook)
+        return data, solve_plan(data, _chosen_scenario(data, args))
+
+    data, plan = _in_background(solve)
+    _save(args, lambda path: write_plan_workbook(plan, path, force=True), plan)
     lines = warning_lines(data.source.warnings)
     lines += [line for pair in plan_sentences(plan) for line in pair]
     for line in lines:
@@ -355,47 +407,57 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_GAP if plan.status == STATUS_GAP else EXIT_OK
 
 
-def _refuse_outputs(args: argparse.Namespace, refuse: Callable[[Path, bool], object]) -> None:
-    """Refuse before solving, so a planner does not wait for a run that cannot be saved,
-    and no output is written when another cannot be."""
-    problems: list[Problem] = []
-    if args.json_out is not None and args.out.resolve() == args.json_out.resolve():
-        problems.append(
-            Problem(
-                str(args.json_out),
-                "--json names the same file as -o",
-                "give the JSON result its own name, such as result.json",
-                what_zh="--json 与 -o 指定了同一个文件",
-                fix_zh="请为 JSON 结果另取文件名，如 result.json",
-            )
-        )
-    for path in (args.out, args.json_out):
-        if path is None:
-            continue
-        try:
-            refuse(path, args.force)
-        except InputError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise InputError(problems)
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse before reading or solving, so a planner does not wait for a run that cannot be
+    saved: no output may be the input workbook, another output, a folder, a device or a
+    pipe, nor lie in a folder that cannot be written to."""
+    from model.xlsx import check_outputs
+
+    check_outputs(_outputs(args), [args.workbook], args.force)
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    outputs = [("-o", args.out)]
+    if args.json_out is not None:
+        outputs.append(("--json", args.json_out))
+    return outputs
+
+
+def _save(args: argparse.Namespace, write: Callable[[Path], object], result: Any) -> None:
+    """Write the workbook and, with ``--json``, ``result.to_json()`` beside it: both or
+    neither."""
+    from model.export.json import write_json
+    from model.xlsx import save_together
+
+    writes: list[tuple[Path, Callable[[Path], object]]] = [(args.out, write)]
+    if args.json_out is not None:
+        writes.append((args.json_out, lambda path: write_json(result.to_json(), path, True)))
+    save_together(writes, args.force)
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
-    from model.export.json import write_json
     from model.workbook.reader import read_workbook
     from model.workbook.scenarios import sweep_scenarios
-    from model.xlsx import refuse_overwrite
 
-    _refuse_outputs(args, refuse_overwrite)
-    data = read_workbook(args.workbook)
-    scenarios = sweep_scenarios(data.parameters, args.sweep) if args.sweep else list(data.scenarios)
-    progress = _progress_bar(args.err) if len(scenarios) > 20 else None
-    comparison = run_comparison(data, scenarios, workers=args.workers or None, progress=progress)
-    write_comparison_workbook(comparison, args.out, force=args.force, swept=bool(args.sweep))
-    if args.json_out:
-        write_json(comparison.to_json(), args.json_out, force=args.force)
+    _check_outputs(args)
+
+    def solve() -> tuple[FundData, Comparison]:
+        data = read_workbook(args.workbook)
+        sweep = args.sweep
+        scenarios = sweep_scenarios(data.parameters, sweep) if sweep else list(data.scenarios)
+        progress = _progress_bar(args.err) if len(scenarios) > 20 else None
+        workers = args.workers or None
+        return data, run_comparison(data, scenarios, workers=workers, progress=progress)
+
+    data, comparison = _in_background(solve)
+    swept = bool(args.sweep)
+
+    def write(path: Path) -> object:
+        return write_comparison_workbook(comparison, path, force=True, swept=swept)
+
+    _save(args, write, comparison)
     for line in [*warning_lines(data.source.warnings), *comparison_lines(comparison)]:
         print(line, file=out)
     print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
