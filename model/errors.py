@@ -54,3 +54,25 @@ class InputError(Exception):
         """Pickle with the problems, not the joined text, so a worker process can raise
         one and its parent still lists every problem by cell."""
         return (InputError, (self.problems,))
+
+
+def listed(problems: tuple[Problem, ...] | list[Problem], most: int) -> tuple[Problem, ...]:
+    """The first ``most`` problems, then one that counts the rest.
+
+    A workbook of a million bad rows is still described in a page: the planner fixes what
+    is listed, in reading order, and checks again. The count is located at the first
+    problem not listed, so the planner knows where the list stopped.
+    """
+    if len(problems) <= most:
+        return tuple(problems)
+    more = len(problems) - most
+    return (
+        *problems[:most],
+        Problem(
+            problems[most].where,
+            f"{more:,} more problems from here on are not listed",
+            "correct those listed, then check the workbook again to see the rest",
+            f"自此处起另有 {more:,} 个问题未列出",
+            "请先改正以上问题，再重新检查工作簿以查看其余问题",
+        ),
+    )

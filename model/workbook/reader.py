@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError, Problem
+from model.errors import InputError, Problem, listed
 from model.schema import (
     ACCEPT_UNUSUAL,
     PARAMETER_BY_KEY,
@@ -37,8 +38,10 @@ from model.schema import (
 )
 from model.workbook.archive import inspect_archive
 from model.workbook.cells import Uncached, blank, coerce_cell, column_letter, text_of
+from model.workbook.extent import Extent, damaged, sheet_extent
 from model.workbook.headers import Cell, read_headers
 from model.workbook.horizon import Horizon, plan_problems
+from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits, too_many_units
 from model.workbook.plan_fields import PLAN_SHEETS
 from model.workbook.plan_sheets import (
     Window,
@@ -138,29 +141,50 @@ def parameter_cell(key: str, source: Source | None = None) -> str:
     return cells.get(key) or f"parameters!B{row}"
 
 
-def read_workbook(path: str | Path, display_name: str | None = None) -> FundData:
+def read_workbook(
+    path: str | Path,
+    display_name: str | None = None,
+    *,
+    limits: ReadingLimits = DEFAULT_LIMITS,
+) -> FundData:
     """Read and validate an input workbook.
+
+    Each sheet's extent is measured from its XML before openpyxl reads a cell, so a small
+    file cannot ask for billions of blank cells; see ``limits``.
 
     Args:
         path: the .xlsx file.
-        display_name: the name to record as the source (an upload's original name).
+        display_name: the name to record as the source (an upload's original name); every
+            message names the file by it, never by ``path``.
+        limits: the most to read: units, a sheet's rows, columns and cells, and the
+            problems listed when the workbook is refused (the rest are counted).
 
     Raises:
-        InputError: listing every problem found.
+        InputError: listing every problem found, at most ``limits.max_problems`` of them
+            and then how many more.
     """
     path = Path(path)
     name = display_name or path.name
+    try:
+        return _read(path, name, limits)
+    except InputError as error:
+        raise InputError(listed(error.problems, limits.max_problems)) from None
+
+
+def _read(path: Path, name: str, limits: ReadingLimits) -> FundData:
     digest, size = inspect_archive(path, name)
     source = Source(name=name, sha256=digest, size_bytes=size)
     warnings: list[Problem] = []
     chosen = _choose_sheets(_declared_sheets(path, name), warnings)
-    workbook = _open(path, data_only=False)
-    try:
-        grids = {key: _grid(workbook[info.name]) for key, info in chosen.items()}
-    finally:
-        workbook.close()
+    with zipfile.ZipFile(path) as archive:
+        extents = {
+            key: sheet_extent(archive, info.part, info.name, name, limits)
+            for key, info in chosen.items()
+        }
     names = {key: info.name for key, info in chosen.items()}
-    grids = _resolve_formulas(path, names, grids)
+    grids = _grids(path, name, names, extents, data_only=False)
+    _count_units(grids[PROVINCES_SHEET], names[PROVINCES_SHEET], limits)
+    grids = _resolve_formulas(path, name, names, extents, grids)
     marks = {key: sheet_marks(path, info.part) for key, info in chosen.items()}
     return _validate(grids, names, marks, source, warnings)
 
@@ -294,40 +318,86 @@ def _choose_sheets(infos: tuple[SheetInfo, ...], warnings: list[Problem]) -> dic
     return exact
 
 
-def _open(path: Path, data_only: bool) -> Any:
+def _said(exc: BaseException, path: Path, name: str) -> str:
+    """What a parser said, on one line, with the file named as the planner knows it."""
+    said = " ".join(str(exc).split()) or type(exc).__name__
+    return said.replace(str(path), name).replace(path.name, name)
+
+
+def _damaged_workbook(exc: BaseException, path: Path, name: str) -> InputError:
+    said = _said(exc, path, name)
+    return InputError(
+        [
+            Problem(
+                name,
+                f"the workbook cannot be opened ({said})",
+                "save it again from Excel as .xlsx",
+                f"无法打开工作簿（{said}）",
+                "请在 Excel 中重新另存为 .xlsx",
+            )
+        ]
+    )
+
+
+def _grids(
+    path: Path,
+    name: str,
+    sheets: dict[str, str],
+    extents: dict[str, Extent],
+    data_only: bool,
+) -> dict[str, list[list[Cell]]]:
+    """Every chosen sheet's cells, read by openpyxl within its measured extent."""
     import openpyxl  # imported here: the web app validates uploads without the rest
 
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        said = " ".join(str(exc).split())  # one line per problem, whatever the parser said
-        raise InputError(
-            [
-                Problem(
-                    path.name,
-                    f"the workbook cannot be opened ({said})",
-                    "save it again from Excel as .xlsx",
-                    f"无法打开工作簿（{said}）",
-                    "请在 Excel 中重新另存为 .xlsx",
-                )
-            ]
-        ) from None
+        raise _damaged_workbook(exc, path, name) from None
+    try:
+        grids = {}
+        for key, sheet in sheets.items():
+            try:
+                grids[key] = _grid(workbook[sheet], extents[key])
+            except Exception as exc:  # the parser meets what the scan let through
+                raise damaged(name, sheet, _said(exc, path, name)) from None
+        return grids
+    finally:
+        workbook.close()
 
 
-def _grid(sheet: Any) -> list[list[Cell]]:
-    """The sheet's cells as rows of (value, data_type), trailing blank rows dropped."""
+def _grid(sheet: Any, extent: Extent) -> list[list[Cell]]:
+    """The sheet's cells as rows of (value, data_type) up to its extent, every row as wide
+    as the widest, trailing blank rows dropped.
+
+    The extent, not the ``<dimension>`` the sheet declares, bounds what openpyxl fills in.
+    """
+    if extent.rows == 0:
+        return []
     rows: list[list[Cell]] = []
-    if hasattr(sheet, "reset_dimensions"):
-        sheet.reset_dimensions()
-    for row in sheet.iter_rows():
+    cells = sheet.iter_rows(min_row=1, max_row=extent.rows, min_col=1, max_col=extent.columns)
+    for row in cells:
         rows.append([(getattr(c, "value", None), getattr(c, "data_type", "n")) for c in row])
     while rows and all(blank(v) for v, _ in rows[-1]):
         rows.pop()
     return rows
 
 
+def _count_units(grid: list[list[Cell]], sheet: str, limits: ReadingLimits) -> None:
+    """Refuse more units than ``limits.max_units`` before any is checked: a sheet of a
+    million bad rows would otherwise be described cell by cell."""
+    holding = (r for r, row in enumerate(grid, start=1) if any(not blank(v) for v, _ in row))
+    next(holding, None)  # the header row
+    for count, row in enumerate(holding, start=1):
+        if count > limits.max_units:
+            raise InputError([too_many_units(sheet, row, limits)])
+
+
 def _resolve_formulas(
-    path: Path, sheets: dict[str, str], grids: dict[str, list[list[Cell]]]
+    path: Path,
+    name: str,
+    sheets: dict[str, str],
+    extents: dict[str, Extent],
+    grids: dict[str, list[list[Cell]]],
 ) -> dict[str, list[list[Cell]]]:
     """Replace formulas by the values Excel cached; mark formulas that have none.
 
@@ -337,25 +407,22 @@ def _resolve_formulas(
     """
     if not any(dtype == "f" for grid in grids.values() for row in grid for _, dtype in row):
         return grids
-    workbook = _open(path, data_only=True)
-    try:
-        resolved: dict[str, list[list[Cell]]] = {}
-        for key, grid in grids.items():
-            cached = [[v for v, _ in row] for row in _grid(workbook[sheets[key]])]
-            new_grid = []
-            for r, row in enumerate(grid):
-                new_row = []
-                for c, (value, dtype) in enumerate(row):
-                    if dtype == "f":
-                        hit = cached[r][c] if r < len(cached) and c < len(cached[r]) else None
-                        new_row.append((Uncached(value) if hit is None else hit, "n"))
-                    else:
-                        new_row.append((value, dtype))
-                new_grid.append(new_row)
-            resolved[key] = new_grid
-        return resolved
-    finally:
-        workbook.close()
+    values = _grids(path, name, sheets, extents, data_only=True)
+    resolved: dict[str, list[list[Cell]]] = {}
+    for key, grid in grids.items():
+        cached = [[v for v, _ in row] for row in values[key]]
+        new_grid = []
+        for r, row in enumerate(grid):
+            new_row = []
+            for c, (value, dtype) in enumerate(row):
+                if dtype == "f":
+                    hit = cached[r][c] if r < len(cached) and c < len(cached[r]) else None
+                    new_row.append((Uncached(value) if hit is None else hit, "n"))
+                else:
+                    new_row.append((value, dtype))
+            new_grid.append(new_row)
+        resolved[key] = new_grid
+    return resolved
 
 
 def _validate(

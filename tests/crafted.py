@@ -1,0 +1,94 @@
+"""Workbooks a planner's Excel would never write: one sheet's XML rewritten by hand.
+
+Each is the worked example with its ``provinces`` sheet (``xl/worksheets/sheet1.xml``)
+changed, so that everything else about the file is ordinary and only the change is on
+trial: a row two billion down, a cell at column ZZZ, a million code-only rows, XML cut off.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
+
+PROVINCES_PART = "xl/worksheets/sheet1.xml"
+
+
+def rewritten(
+    tmp_path: Path, name: str, change: Callable[[bytes], bytes], part: str = PROVINCES_PART
+) -> Path:
+    """The worked example saved as ``name`` with ``part`` passed through ``change``."""
+    plain = write_workbook(tmp_path / f"plain-{name}", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    path = tmp_path / name
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == part:
+                content = change(content)
+            target.writestr(info.filename, content, compress_type=zipfile.ZIP_DEFLATED)
+    plain.unlink()
+    return path
+
+
+def _before_end_of_data(extra: bytes) -> Callable[[bytes], bytes]:
+    def change(xml: bytes) -> bytes:
+        assert xml.count(b"</sheetData>") == 1
+        return xml.replace(b"</sheetData>", extra + b"</sheetData>")
+
+    return change
+
+
+def far_row(tmp_path: Path, row: int = 2_000_000_000, value: bool = True) -> Path:
+    """One more ``<row>`` at ``row``: holding the text "X" in column A, or a styled blank."""
+    cell = (
+        f'<c r="A{row}" t="inlineStr"><is><t>X</t></is></c>' if value else f'<c r="A{row}" s="0"/>'
+    )
+    extra = f'<row r="{row}">{cell}</row>'.encode()
+    return rewritten(tmp_path, f"far-row-{row}-{value}.xlsx", _before_end_of_data(extra))
+
+
+def far_column(
+    tmp_path: Path, letters: str = "ZZZ", value: bool = True, more_rows: int = 0
+) -> Path:
+    """Every row of the provinces sheet ends with one more cell at column ``letters``: the
+    number 1, or a styled blank; ``more_rows`` rows below hold only such a cell."""
+
+    def cell(row: int) -> bytes:
+        ref = f"{letters}{row}"
+        return (f'<c r="{ref}" t="n"><v>1</v></c>' if value else f'<c r="{ref}" s="0"/>').encode()
+
+    def change(xml: bytes) -> bytes:
+        def add(match: re.Match[bytes]) -> bytes:
+            return match.group(0).replace(b"</row>", cell(int(match.group(1))) + b"</row>")
+
+        first = len(WORKED_EXAMPLE) + 2
+        extra = b"".join(
+            b'<row r="%d">%s</row>' % (r, cell(r)) for r in range(first, first + more_rows)
+        )
+        return _before_end_of_data(extra)(re.sub(rb'<row r="(\d+)".*?</row>', add, xml))
+
+    return rewritten(tmp_path, f"far-column-{letters}-{value}-{more_rows}.xlsx", change)
+
+
+def code_rows(first: int, count: int) -> Iterator[bytes]:
+    """``count`` rows from row ``first`` on, each holding a code (a number) and nothing else.
+
+    They carry no ``r`` attributes, which the format allows: a row is the one after the
+    last, a cell the one right of the last."""
+    for row in range(first, first + count):
+        yield f"<row><c><v>{row}</v></c></row>".encode()
+
+
+def many_code_rows(tmp_path: Path, count: int = 1_000_000) -> Path:
+    """The worked example followed by ``count`` rows that hold a code only: a few MB
+    compressed, as in issue 15."""
+    extra = b"".join(code_rows(len(WORKED_EXAMPLE) + 2, count))
+    return rewritten(tmp_path, f"code-rows-{count}.xlsx", _before_end_of_data(extra))
+
+
+def truncated(tmp_path: Path, part: str = PROVINCES_PART, keep: float = 0.5) -> Path:
+    """The worked example with ``part`` cut off after ``keep`` of its bytes."""
+    return rewritten(tmp_path, "truncated.xlsx", lambda xml: xml[: int(len(xml) * keep)], part=part)
