@@ -31,6 +31,7 @@ from model.web import database
 from model.web.accounts import Accounts
 from model.web.app import create_app
 from model.web.audit import sweep
+from model.web.limits import Limits
 from model.web.run_index import COLUMNS, MIGRATIONS, OWNER, AuditIndex, Filters
 from model.web.storage import PAGE, RunStore
 from tests.conftest import LiveServer
@@ -434,3 +435,18 @@ def test_the_documented_columns_are_the_trails() -> None:
     assert block
     documented = [line.split("|")[1].strip().strip("`") for line in block[1].splitlines()[2:]]
     assert documented == list(COLUMNS)
+
+
+def test_a_job_stopped_in_its_worker_is_recorded_as_failed(
+    tmp_path: Path, web_sample: Path
+) -> None:
+    """The sample takes seconds to solve; half a second in, the pool stops its worker."""
+    app = create_app(tmp_path / "runs", workers=1, limits=Limits(job_seconds=0.5))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=120) as client:
+        answer = post(client, "/runs", web_sample)
+    assert answer.status_code in (422, 500)  # a page that says why, and no run
+    (row,) = trail(tmp_path / "runs")
+    assert row["status"] == "failed"
+    assert row["source_sha256"] == hashlib.sha256(web_sample.read_bytes()).hexdigest()
+    assert row["started"] is not None and row["finished"] >= row["started"]
+    assert row["error"].startswith("its worker stopped before the job ended")

@@ -11,16 +11,22 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from model.web.accounts import Accounts
+from model.web.app import create_app
 from model.web.run_index import COLUMNS
+from tests.conftest import LiveServer
 from tests.test_web_browser import RUN_URL, shoot, upload, watched  # noqa: F401 (a fixture)
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
+
+PASSWORD = "a long enough password"
 
 
 @pytest.mark.usefixtures("watched")  # no console error on any page
@@ -80,3 +86,51 @@ def test_a_run_made_in_the_browser_is_in_the_history_with_its_sha256(
     page.get_by_role("link", name="查看 Open").click()
     page.wait_for_url(run_url)
     expect(page.locator("#summary")).to_contain_text("Full payment")
+
+
+@pytest.fixture
+def accounts_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with a planner (wang) and an admin (chief): every page asks for a login."""
+    accounts = Accounts(tmp_path / "runs")
+    accounts.add_user("wang", PASSWORD)
+    accounts.add_user("chief", PASSWORD, admin=True)
+    accounts.close()
+    with LiveServer(create_app(tmp_path / "runs", workers=1)) as server:
+        yield server
+
+
+def log_in(page: Page, url: str, name: str) -> None:
+    page.goto(url + "/history")
+    page.wait_for_url(re.compile(r".*/login\?next=%2Fhistory$"))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="登录 Log in").click()
+    page.wait_for_url(re.compile(r".*/history$"))
+
+
+def test_a_planner_sees_their_own_history_and_an_admin_chooses_whose(
+    browser: Browser, accounts_server: LiveServer, tmp_path: Path
+) -> None:
+    workbook = write_workbook(tmp_path / "wang.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    wang = browser.new_page()
+    log_in(wang, accounts_server.url, "wang")
+    expect(wang.locator("main")).to_contain_text("Your runs")
+    expect(wang.locator("select[name=user]")).to_have_count(0)
+    upload(wang, accounts_server.url, workbook)
+    expect(wang.locator("#inspect-status")).to_contain_text("✓", timeout=20_000)
+    wang.get_by_role("button", name="计算 Run").click()
+    wang.wait_for_url(RUN_URL, timeout=30_000)
+    wang.get_by_role("link", name="历史 History").click()
+    expect(wang.locator("#history-table tbody tr")).to_have_count(1)
+    expect(wang.locator("#history-table td.user")).to_contain_text("wang")
+
+    chief = browser.new_context().new_page()  # a browser of its own: its own session
+    log_in(chief, accounts_server.url, "chief")
+    expect(chief.locator("main")).to_contain_text("Every planner's runs")
+    chief.select_option("select[name=user]", "wang")
+    chief.get_by_role("button", name="筛选 Filter").click()
+    expect(chief.locator("#history-table tbody tr")).to_have_count(1)
+    expect(chief.locator("#history-table td.file")).to_contain_text("wang.xlsx")
+    options = chief.locator("select[name=user] option")
+    expect(options).to_have_text(["所有人 Everyone", "wang"])  # the planners in the trail
+    shoot(chief, "history_admin")

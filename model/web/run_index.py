@@ -280,7 +280,11 @@ class AuditIndex:
             status = REFUSED
         else:
             status = FAILED
-        self.finished(entry, status, error=reason or (f"HTTP {http_status}" if http_status else ""))
+        if not reason:
+            answer = f"HTTP {http_status}" if http_status else "no answer"
+            stopped = "its worker stopped before the job ended" if was == RUNNING else ""
+            reason = f"{stopped} ({answer})" if stopped else answer
+        self.finished(entry, status, error=reason)
 
     def mark_removed(self, run_ids: list[str], when: float | None = None) -> None:
         """The keep-days sweep deleted these runs from disk."""
