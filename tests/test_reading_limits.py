@@ -8,8 +8,10 @@ extent was measured they died there of MemoryError (exit 1).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -278,3 +280,10 @@ def test_a_formula_in_the_sheets_extensions_extends_no_cell(tmp_path: Path) -> N
     assert read_workbook(path, limits=ReadingLimits(max_rows=10)).units.equals(
         plain(tmp_path).units
     )
+
+
+def test_the_docs_table_of_limits_gives_the_defaults() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "inputs.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(max_\w+)` \| ([\d,]+)", text, flags=re.MULTILINE))
+    defaults = {f.name: getattr(DEFAULT_LIMITS, f.name) for f in dataclasses.fields(ReadingLimits)}
+    assert {key: int(value.replace(",", "")) for key, value in rows.items()} == defaults
