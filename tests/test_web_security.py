@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -226,6 +227,40 @@ def test_a_post_without_the_pages_csrf_token_is_refused(
     with httpx.Client(base_url=open_server.url, timeout=60) as other:
         other.get("/")  # another browser: another nonce, so the first token is worthless
         assert post_run(other, worked, **{"X-CSRF-Token": token}).status_code == 403
+
+
+def test_a_wrong_token_in_first_place_is_refused_before_the_upload_is_read(
+    open_server: LiveServer,
+) -> None:
+    with httpx.Client(base_url=open_server.url) as http:
+        nonce = http.get("/").cookies["caf_csrf"]
+    first_part = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + b"0" * 64
+        + b'\r\n--b0undary\r\nContent-Disposition: form-data; name="workbook"; '
+        + b'filename="big.xlsx"\r\n\r\nPK'
+    )
+    head = (
+        f"POST /runs HTTP/1.1\r\nHost: 127.0.0.1:{open_server.port}\r\n"
+        f"Cookie: caf_csrf={nonce}\r\nContent-Length: {9 * 2**20}\r\n"
+        "Content-Type: multipart/form-data; boundary=b0undary\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", open_server.port), timeout=10) as raw:
+        raw.sendall(head.encode() + first_part)  # and not one byte of the other 9 MiB
+        answer = ""
+        while "</p>" not in answer and (chunk := raw.recv(65536)):
+            answer += chunk.decode("latin-1")
+    assert answer.startswith("HTTP/1.1 403"), answer[:200]
+    assert "reload the page" in answer
+
+
+def test_a_token_after_other_fields_is_found_in_the_form(open_server: LiveServer) -> None:
+    with httpx.Client(base_url=open_server.url) as http:
+        token = csrf_of(http.get("/").text)
+        form = {"from_run": "f" * 32, "csrf_token": token}
+        assert http.post("/runs", data=form).status_code == 404  # past the check: no such run
+        form["csrf_token"] = "0" * 64
+        assert http.post("/runs", data=form).status_code == 403
 
 
 def test_every_form_of_every_page_carries_the_token() -> None:

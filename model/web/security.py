@@ -18,8 +18,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
+from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
@@ -302,6 +303,12 @@ class Gate:
             secure_cookies=secure,
         )
         _visitor.set(Visitor(user, admin, csrf, login))
+        if scope["method"] not in SAFE_METHODS and how != "bearer":
+            verdict, receive = await early_csrf(scope, receive, csrf)
+            if verdict is False:
+                await CSRF_REFUSED(scope, receive, send)
+                return
+            state["csrf_checked"] = verdict
 
         async def with_nonce(message: Message) -> None:
             if fresh and message["type"] == "http.response.start":
@@ -324,16 +331,99 @@ class Gate:
         await response(scope, receive, send)
 
 
+CSRF_REFUSED = _page(
+    403,
+    "表单已过期 The form has expired",
+    "<p>表单已过期或来自其他网站，请刷新页面后再提交。The form has expired or did not come "
+    "from this site's pages: reload the page and submit it again.</p>",
+)
+PEEK_BYTES = 4096
+
+
+async def early_csrf(scope: Scope, receive: Receive, expected: str) -> tuple[bool | None, Receive]:
+    """Check the CSRF token before the body is read, when it comes first.
+
+    The header, or the form's first field (each form of the app has the token first, and
+    browsers send fields in order, so the first few hundred bytes hold it). The bytes
+    peeked at are handed on unchanged. Returns True or False for a token found right or
+    wrong, None when the token is elsewhere (``require_csrf`` then reads the form), and
+    the ``receive`` the app must use from now on.
+    """
+    offered = header(scope, CSRF_HEADER.encode())
+    if offered is not None:
+        return hmac.compare_digest(offered, expected.encode()), receive
+    content_type = header(scope, b"content-type") or b""
+    if not content_type.startswith(tuple(t.encode() for t in FORM_TYPES)):
+        return None, receive
+    peeked: list[Message] = []
+    body = b""
+    more = True
+    token, decided = None, False
+    while more and not decided and len(body) < PEEK_BYTES:
+        message = await receive()
+        peeked.append(message)
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        token, decided = first_field_token(content_type, body, complete=not more)
+
+    async def replay() -> Message:
+        return peeked.pop(0) if peeked else await receive()
+
+    if token is None:
+        return None, replay
+    return hmac.compare_digest(token.encode(), expected.encode()), replay
+
+
+def first_field_token(content_type: bytes, body: bytes, complete: bool) -> tuple[str | None, bool]:
+    """The value of the form's first field when it is ``csrf_token`` (else None), and
+    whether ``body`` was enough to tell."""
+    field = CSRF_FIELD.encode()
+    kind, options = parse_options_header(content_type)
+    if kind == b"application/x-www-form-urlencoded":
+        first, separator, _ = body.partition(b"&")
+        name, equals, value = first.partition(b"=")
+        if not equals:
+            return None, complete or not field.startswith(name)
+        if name != field:
+            return None, True
+        if not separator and not complete:
+            return None, False
+        return unquote_plus(value.decode("latin-1")), True
+    opening = b"--" + options.get(b"boundary", b"") + b"\r\n"
+    if len(body) < len(opening):
+        return None, complete
+    if len(opening) < 5 or not body.startswith(opening):
+        return None, True
+    head_end = body.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None, complete
+    for line in body[len(opening) : head_end].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-disposition":
+            disposition, parameters = parse_options_header(value.strip())
+            if disposition != b"form-data" or parameters.get(b"name") != field:
+                return None, True
+            value_end = body.find(b"\r\n" + opening[:-2], head_end + 4)
+            if value_end < 0:
+                return None, complete
+            return body[head_end + 4 : value_end].decode("latin-1"), True
+    return None, True
+
+
 async def require_csrf(request: Request) -> AsyncIterator[None]:
     """A FastAPI dependency of every route: a write must carry the page's CSRF token.
 
-    The token comes in the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form
-    field. Reading the form here caches it for the route, which reads it again.
+    ``Gate`` has already checked a token sent in the ``X-CSRF-Token`` header or as the
+    form's first field, before the body was read; one elsewhere in the form is checked
+    here. Reading the form here caches it for the route, which reads it again.
 
     Raises:
         HTTPException: 403 when the token is missing or wrong.
     """
-    if request.method in SAFE_METHODS or getattr(request.state, "csrf_exempt", False):
+    checked = getattr(request.state, "csrf_checked", None)
+    if request.method in SAFE_METHODS or request.state.csrf_exempt or checked:
         yield
         return
     expected = csrf_token(request)
