@@ -377,6 +377,15 @@ def test_wrong_passwords_meet_a_growing_wait(tmp_path: Path) -> None:
         assert stored.execute("SELECT key FROM login_attempts").fetchall() == []
 
 
+def test_the_first_account_makes_a_running_server_ask_for_a_login(tmp_path: Path) -> None:
+    with LiveServer(whoami_app(tmp_path)) as live, httpx.Client(base_url=live.url) as http:
+        assert http.get("/whoami").status_code == 200
+        Accounts(tmp_path).add_user(*BOB)
+        assert http.get("/whoami").status_code == 303
+        assert log_in(http, *BOB).status_code == 303
+        assert http.get("/whoami").json() == {"user": "bob", "is_admin": False}
+
+
 def test_a_token_login_is_a_session_too(tmp_path: Path) -> None:
     token = "correct-horse-battery-staple-42"
     with LiveServer(whoami_app(tmp_path, token=token)) as live:

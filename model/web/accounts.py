@@ -307,6 +307,10 @@ class Accounts:
         """Count a wrong login; past ``FREE_FAILURES`` each one doubles the wait."""
         now = time.time()
         with self.lock, database.transaction(self.connection) as db:
+            db.execute(
+                "DELETE FROM login_attempts WHERE last_failure < ? AND blocked_until < ?",
+                (now - FORGET_FAILURES_SECONDS, now),
+            )
             for key in keys:
                 row = db.execute(
                     "SELECT failures, last_failure FROM login_attempts WHERE key = ?", (key,)
