@@ -352,12 +352,11 @@ def warning_lines(warnings: Sequence[Problem]) -> list[str]:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    _check_outputs(args)  # before the imports: a refusal answers at once
     from model.analysis.frontier import default_points
     from model.analysis.runner import solve_scenario
     from model.export.allocation import write_allocation_workbook
     from model.workbook.reader import read_workbook
-
-    _check_outputs(args)
 
     def solve() -> tuple[FundData, Allocation]:
         data = read_workbook(args.workbook)
@@ -386,12 +385,11 @@ def _chosen_scenario(data: FundData, args: argparse.Namespace) -> Scenario:
 
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    _check_outputs(args)  # before the imports: a refusal answers at once
     from model.analysis.plan import solve_plan
     from model.analysis.plan_narrative import plan_sentences
     from model.export.plan import write_plan_workbook
     from model.workbook.reader import read_workbook
-
-    _check_outputs(args)
 
     def solve() -> tuple[FundData, Plan]:
         data = read_workbook(args.workbook)
@@ -436,12 +434,11 @@ def _save(args: argparse.Namespace, write: Callable[[Path], object], result: Any
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    _check_outputs(args)  # before the imports: a refusal answers at once
     from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
     from model.workbook.reader import read_workbook
     from model.workbook.scenarios import sweep_scenarios
-
-    _check_outputs(args)
 
     def solve() -> tuple[FundData, Comparison]:
         data = read_workbook(args.workbook)
