@@ -35,7 +35,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_COOKIE = "caf_session"
 CSRF_COOKIE = "caf_csrf"
-"""A random nonce the CSRF token is bound to before a login (and without logins)."""
+"""A random nonce the CSRF token is bound to before a login (and without logins). Lax, not
+Strict: a Strict cookie is not sent when a planner follows a link from elsewhere, and the
+new nonce given then would void the forms open in the planner's other tabs."""
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -312,7 +314,7 @@ class Gate:
 
         async def with_nonce(message: Message) -> None:
             if fresh and message["type"] == "http.response.start":
-                flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if secure else "")
+                flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
                 cookie = f"{CSRF_COOKIE}={nonce}{flags}".encode("latin-1")
                 message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie)]
             await send(message)
