@@ -20,10 +20,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 
 from model import __version__
+from model.errors import InputError
 from model.web.accounts import Accounts
 from model.web.audit import AuditIndex, keep_sweeping
 from model.web.compare_routes import router as compare_router
 from model.web.history_routes import router as history_router
+from model.web.limits import Limits
 from model.web.login_routes import Login
 from model.web.login_routes import router as login_router
 from model.web.plan_routes import router as plan_router
@@ -39,7 +41,7 @@ from model.web.security import (
 )
 from model.web.site import Site
 from model.web.storage import DEFAULT_KEEP_DAYS, RunStore, UnknownRun
-from model.web.workers import Workers
+from model.web.workers import QueueFull, Workers
 
 STATIC = Path(__file__).with_name("static")
 DEFAULT_MAX_UPLOAD = 10 * 2**20
@@ -50,6 +52,7 @@ def create_app(
     token: str | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
     workers: int = 2,
+    limits: Limits | None = None,
     keep_days: float = DEFAULT_KEEP_DAYS,
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
     https: bool = False,
@@ -61,12 +64,14 @@ def create_app(
         token: when given, every page needs a login with this token.
         max_upload_bytes: the largest workbook accepted (413 above it).
         workers: processes solving in parallel.
+        limits: each job's time and memory, and how many may wait (``Limits``' defaults).
         keep_days: runs older than this are deleted (0: kept for ever); the trail keeps them.
         allowed_hosts: the ``Host`` names answered (400 for any other: DNS rebinding).
         https: planners reach the server over TLS, directly or through a proxy: session
             cookies are ``Secure`` and the origin expected of a form is ``https://``.
     """
-    site = Site(RunStore.open(data_dir), Workers(workers), max_upload_bytes, token is not None)
+    pool = Workers(workers, limits)
+    site = Site(RunStore.open(data_dir), pool, max_upload_bytes, token is not None)
     audit = AuditIndex.open(site.store.root)
 
     @asynccontextmanager
@@ -113,6 +118,23 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     @app.exception_handler(UploadTooLarge)
     async def too_large(_: Request, __: Exception) -> Response:
         return too_large_page(site.max_upload_bytes)
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, error: Exception) -> Response:
+        problems = list(error.problems) if isinstance(error, InputError) else []
+        back = "/compare" if request.url.path.startswith("/compare") else "/"
+        return site.problems(problems, "输入有误 The input has problems", back)
+
+    @app.exception_handler(QueueFull)
+    async def busy(_: Request, error: Exception) -> Response:
+        wait = error.retry_after if isinstance(error, QueueFull) else 60
+        message = (
+            f"服务器正忙，请约 {wait} 秒后重试。"
+            f"The server is busy with other runs: try again in about {wait} s."
+        )
+        page = site.page("error.html", 503, title="服务器正忙 Busy", message=message)
+        page.headers["Retry-After"] = str(wait)
+        return page
 
     @app.exception_handler(UnknownRun)
     async def unknown(_: Request, __: Exception) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from starlette.responses import HTMLResponse, Response
 
@@ -15,6 +15,8 @@ from model.web.compare_charts import compare_charts
 from model.web.rundiff import diff_runs
 from model.web.site import download, site_of
 from model.web.storage import KIND_COMPARE, KIND_RUN
+from model.web.views import page_handler
+from model.web.workers import admitted
 
 router = APIRouter()
 
@@ -28,10 +30,12 @@ async def compare_form(request: Request, a: str = "", b: str = "") -> HTMLRespon
 
 
 def _sweep(form: Any) -> tuple[list[str]]:
-    return (forms.sweep_lines(forms.text_field(form, "sweep", 4000)),)
+    lines = forms.sweep_lines(forms.text_field(form, "sweep", 4000))
+    jobs.check_sweep_size(lines)
+    return (lines,)
 
 
-@router.post("/compare")
+@router.post("/compare", dependencies=[Depends(admitted)])
 async def create_comparison(request: Request) -> Response:
     site = site_of(request)
     return await recorded(
@@ -43,7 +47,8 @@ async def create_comparison(request: Request) -> Response:
 
 
 @router.get("/compare/runs", response_class=HTMLResponse)
-async def compare_runs(
+@page_handler
+def compare_runs(
     request: Request, a: str = "", b: str = "", a_link: str = "", b_link: str = ""
 ) -> HTMLResponse:
     """Two earlier runs side by side; a pasted link wins over the list's choice."""
@@ -67,7 +72,8 @@ async def compare_runs(
 
 
 @router.get("/compare/{run_id}", response_class=HTMLResponse)
-async def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLResponse:
+@page_handler
+def comparison_page(request: Request, run_id: str, vs: str = "") -> HTMLResponse:
     """KPIs and one scenario's diff side by side; ``vs`` picks the scenario."""
     site = site_of(request)
     meta = site.store.meta(run_id, KIND_COMPARE)

@@ -31,9 +31,23 @@ def _fields(problems: tuple[Problem, ...] | list[Problem]) -> list[Fields]:
 
 
 def warm_up() -> bool:
-    """Import the solver stack once, so the first planner does not wait for it."""
-    import model.analysis.runner  # noqa: F401
+    """Import everything the jobs use, once, before the first planner waits for it and
+    before a job's memory is capped (an import under a tight cap fails oddly)."""
+    import importlib
 
+    for module in (
+        "model.analysis.runner",
+        "model.analysis.frontier",
+        "model.analysis.batch",
+        "model.analysis.plan",
+        "model.export.allocation",
+        "model.export.comparison",
+        "model.export.plan",
+        "model.export.json",
+        "model.workbook.reader",
+        "model.web.pages",
+    ):
+        importlib.import_module(module)
     return True
 
 

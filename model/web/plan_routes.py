@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -19,6 +19,8 @@ from model.web.audit import planned
 from model.web.plans import DONE, FAILED, NONE, PROBLEMS, RUNNING
 from model.web.site import Site, attachment, now, site_of
 from model.web.storage import KIND_RUN, PAGE, PLAN_PROBLEMS
+from model.web.views import page_handler
+from model.web.workers import admitted
 
 router = APIRouter()
 
@@ -33,7 +35,7 @@ def plan_end_year(site: Site, run_id: str) -> int | None:
     return int(end) if end is not None else None
 
 
-@router.post("/runs/{run_id}/plan")
+@router.post("/runs/{run_id}/plan", dependencies=[Depends(admitted)])
 async def request_plan(request: Request, run_id: str) -> Response:
     """Queue the run's plan (once: asking again waits for the same one), then show it."""
     site = site_of(request)
@@ -46,7 +48,8 @@ async def request_plan(request: Request, run_id: str) -> Response:
 
 
 @router.get("/runs/{run_id}/plan", response_class=HTMLResponse)
-async def plan_page(request: Request, run_id: str) -> HTMLResponse:
+@page_handler
+def plan_page(request: Request, run_id: str) -> HTMLResponse:
     """The plan; while it is computed, a page that refreshes itself; its problems (422)."""
     site = site_of(request)
     meta = site.store.meta(run_id, KIND_RUN)

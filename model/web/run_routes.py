@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.responses import HTMLResponse, Response
 
@@ -15,6 +15,8 @@ from model.web.audit import recorded
 from model.web.pages import RESULT_COLUMNS, TILES
 from model.web.site import MAX_FORM_FIELDS, download, site_of
 from model.web.storage import KIND_RUN
+from model.web.views import page_handler
+from model.web.workers import admitted
 
 router = APIRouter()
 
@@ -30,7 +32,7 @@ async def upload_page(request: Request) -> HTMLResponse:
     return site.page("upload.html", values={}, limit_mib=site.limit_mib)
 
 
-@router.post("/inspect")
+@router.post("/inspect", dependencies=[Depends(admitted)])
 async def inspect(request: Request) -> Response:
     """Check a workbook and return its parameters, so the form can prefill itself."""
     site = site_of(request)
@@ -53,7 +55,7 @@ def _run_arguments(form: Any) -> tuple[str, dict[str, str]]:
     return forms.text_field(form, "scenario", 200), forms.parameter_fields(form)
 
 
-@router.post("/runs")
+@router.post("/runs", dependencies=[Depends(admitted)])
 async def create_run(request: Request) -> Response:
     site = site_of(request)
     return await recorded(
@@ -65,7 +67,10 @@ async def create_run(request: Request) -> Response:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-async def run_page(request: Request, run_id: str) -> HTMLResponse:
+@page_handler
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    """On a thread, one at a time (``page_handler``): a page of 20,000 units never holds
+    the event loop (nor ``/healthz``). So are the comparison and plan pages."""
     site = site_of(request)
     meta = site.store.meta(run_id, KIND_RUN)
     data = site.store.load(run_id, "page.json", KIND_RUN)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from model.errors import InputError, Problem
+from model.web.limits import Limits, add_limit_arguments, connection_settings, limits_from_arguments
 from model.web.storage import DEFAULT_KEEP_DAYS, keep_days_argument
 
 MIN_TOKEN_CHARS = 16
@@ -179,11 +180,12 @@ def serve(
     token_file: Path | None = None,
     out: TextIO | None = None,
     workers: int = 2,
-    keep_days: float = DEFAULT_KEEP_DAYS,
     certfile: Path | None = None,
     keyfile: Path | None = None,
     forwarded_https: bool = False,
     extra_hosts: Sequence[str] = (),
+    limits: Limits | None = None,
+    keep_days: float = DEFAULT_KEEP_DAYS,
 ) -> int:
     """Serve the web interface until interrupted; return the exit code.
 
@@ -192,6 +194,7 @@ def serve(
         forwarded_https: a TLS proxy on this machine forwards to the server: trust its
             ``X-Forwarded-Proto``/``-For`` and mark cookies ``Secure``.
         extra_hosts: more ``Host`` names to answer (``--allowed-host``).
+        limits: jobs' time, memory and queue; connections' deadlines and cap.
         keep_days: delete runs published longer ago than this (0: keep every run).
 
     Raises:
@@ -214,9 +217,10 @@ def serve(
         data_dir,
         token=token,
         workers=workers,
-        keep_days=keep_days,
         allowed_hosts=allowed_hosts(host, extra_hosts),
         https=tls or forwarded_https,
+        limits=limits,
+        keep_days=keep_days,
     )
     shown = f"[{host}]" if ":" in host else host
     login = ", planner accounts" if named else ""
@@ -237,6 +241,7 @@ def serve(
         server_header=False,
         ssl_certfile=certfile if tls else None,
         ssl_keyfile=keyfile if tls else None,
+        **connection_settings(limits or Limits()),
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
@@ -273,6 +278,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         help="delete runs published more than this many days ago; the history keeps their "
         f"record (0: keep every run; default {DEFAULT_KEEP_DAYS:g})",
     )
+    add_limit_arguments(command)
 
 
 def serve_from_arguments(args: argparse.Namespace, out: TextIO) -> int:
@@ -288,5 +294,6 @@ def serve_from_arguments(args: argparse.Namespace, out: TextIO) -> int:
         keyfile=args.keyfile,
         forwarded_https=args.forwarded_https,
         extra_hosts=args.allowed_host,
+        limits=limits_from_arguments(args),
         keep_days=args.keep_days,
     )

@@ -7,9 +7,12 @@ become markup. Chart data goes into ``<script type="application/json">`` through
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -132,3 +135,23 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("token_required", False)
     html = ENVIRONMENT.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status_code)
+
+
+PAGES_AT_ONCE = 1
+"""Result pages built at once. Loading and rendering a page of 20,000 units holds the GIL
+for seconds; threads cannot share it faster, and every one more of them slows the event
+loop's turn (``/healthz``, uploads) further. So they take turns."""
+_PAGES = threading.BoundedSemaphore(PAGES_AT_ONCE)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def page_handler(handler: Handler) -> Handler:
+    """Mark a route that loads and renders a stored result: a plain function, which FastAPI
+    runs on a thread (never on the event loop), one such page at a time."""
+
+    @functools.wraps(handler)
+    def in_turn(*args: Any, **kwargs: Any) -> Any:
+        with _PAGES:
+            return handler(*args, **kwargs)
+
+    return in_turn  # type: ignore[return-value]

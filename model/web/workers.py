@@ -30,6 +30,7 @@ import logging
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import time
@@ -109,10 +110,15 @@ def _exit_with(parent: int) -> None:
             os._exit(1)
 
 
-def _cap_memory(extra_mib: int) -> None:
-    """Cap the address space at what this process holds now plus ``extra_mib``."""
+def _cap_memory(extra_mib: int | None) -> None:
+    """Cap the address space at what this process holds now plus ``extra_mib``; lift the
+    cap (back to the hard limit) with None."""
     import resource
 
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if extra_mib is None:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+        return
     held = 0
     try:
         with open("/proc/self/status", encoding="ascii") as status:
@@ -121,7 +127,6 @@ def _cap_memory(extra_mib: int) -> None:
                     held = int(line.split()[1]) * 1024
     except OSError:
         held = 0
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = held + extra_mib * 2**20
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
@@ -129,32 +134,37 @@ def _cap_memory(extra_mib: int) -> None:
 
 
 def worker_main(connection: Connection, parent: int, memory_mib: int) -> None:
-    """A worker: import the solver, cap its memory, then run the jobs sent to it, one by one.
+    """A worker: import the solver, then run the jobs sent to it, one by one.
 
-    Each job is acknowledged (``STARTED``) before it runs, then answered with ``("ok",
-    result)``, ``("memory", None)`` or ``("error", text)``. A closed pipe or ``None`` ends it.
+    Each job is acknowledged (``STARTED``) as soon as it arrives, then unpickled (which
+    may import its module), run under the memory cap, and answered with ``("ok", result)``,
+    ``("memory", None)`` or ``("error", text)``. A closed pipe or ``None`` ends the worker.
     """
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     from model.web.jobs import warm_up
 
     warm_up()
-    if memory_mib > 0:
-        _cap_memory(memory_mib)
     while True:
         try:
-            message = connection.recv()
+            message = connection.recv_bytes()
         except (EOFError, OSError):
             return
-        if message is None:
-            return
-        function, args = message
         connection.send(STARTED)
         try:
+            job = pickle.loads(message)
+            if job is None:
+                return
+            function, args = job
+            if memory_mib > 0:
+                _cap_memory(memory_mib)
             answer: tuple[str, Any] = ("ok", function(*args))
         except MemoryError:
             answer = ("memory", None)
         except Exception as error:
             answer = ("error", f"{type(error).__name__}: {error}")
+        finally:
+            if memory_mib > 0:
+                _cap_memory(None)
         connection.send(answer)
 
 
@@ -232,6 +242,16 @@ class Workers:
         return [w.pid for w in list(self._workers) if w is not None and w.pid is not None]
 
     @property
+    def admitted(self) -> int:
+        """Jobs (or requests about to make one) holding a place: running and waiting."""
+        return self._admitted
+
+    @property
+    def running(self) -> int:
+        """Jobs a worker has started (acknowledged) and not yet finished."""
+        return len(self._busy)
+
+    @property
     def capacity(self) -> int:
         """How many jobs may be admitted at once: one per worker, plus the queue."""
         return self.count + self.limits.queue
@@ -306,7 +326,6 @@ class Workers:
             if not job.future.set_running_or_notify_cancel():
                 continue
             started = time.monotonic()
-            self._busy.add(slot)
             try:
                 job.future.set_result(self._attempt(slot, job, retries=1))
             except BaseException as error:
@@ -349,6 +368,7 @@ class Workers:
                 log.warning("a worker died before it started %s; retrying it", name)
                 return self._attempt(slot, job, retries - 1)
             raise JobFailed(f"the worker died before it started {name}")
+        self._busy.add(slot)
         if not worker.connection.poll(self.limits.job_seconds):
             log.error("%s ran past %g s; its worker is stopped", name, self.limits.job_seconds)
             self._replace(slot)
