@@ -236,6 +236,33 @@ def test_a_4000_character_sweep_field_is_refused_fast(
     assert "Traceback" not in answer.text
 
 
+@pytest.mark.parametrize("one_worker", [Limits(max_units=2)], indirect=True)
+def test_the_reading_limits_reach_the_workers(one_worker: LiveServer, worked: Path) -> None:
+    """``caf serve --max-units 2``: the worked example's three units are one too many."""
+    with browser(one_worker.url) as client:
+        answer = post(client, "/runs", worked)
+    assert answer.status_code == 422, answer.text[:300]
+    assert "found more than 2 pooling units" in answer.text
+
+
+def test_every_limit_is_a_caf_serve_option_named_in_the_readme() -> None:
+    import argparse
+
+    from model.web.limits import OPTIONS, limits_from_arguments
+    from model.web.server import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert limits_from_arguments(parser.parse_args([])) == Limits()
+    flags = [flag for flag, _, _ in OPTIONS.values()]
+    chosen = parser.parse_args(["--queue", "3", "--job-seconds", "1.5", "--max-units", "7"])
+    assert limits_from_arguments(chosen) == Limits(queue=3, job_seconds=1.5, max_units=7)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [flag for flag in flags if f"`{flag} " not in readme] == []
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--queue", "-1"])
+
+
 # --- the queue ----------------------------------------------------------------------------
 
 

@@ -17,9 +17,13 @@ from typing import Any
 from model.errors import InputError, Problem
 from model.vocabulary import STATUSES
 from model.web.forms import form_values, override_text
+from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits
 from model.workbook.scenarios import Parameters, Scenario, apply_overrides
 
 MAX_WEB_SCENARIOS = 50
+READING: ReadingLimits = DEFAULT_LIMITS
+"""How much of a workbook the jobs read: set once in each worker by ``warm_up`` from
+``caf serve --max-units`` and the like, and constant for the worker's life."""
 """A typed sweep can multiply quickly; larger studies belong to ``caf compare``."""
 
 Fields = tuple[str, str, str, str, str]
@@ -30,10 +34,14 @@ def _fields(problems: tuple[Problem, ...] | list[Problem]) -> list[Fields]:
     return [(p.where, p.what, p.fix, p.what_zh, p.fix_zh) for p in problems]
 
 
-def warm_up() -> bool:
+def warm_up(reading: ReadingLimits | None = None) -> bool:
     """Import everything the jobs use, once, before the first planner waits for it and
-    before a job's memory is capped (an import under a tight cap fails oddly)."""
+    before a job's memory is capped (an import under a tight cap fails oddly); set the
+    worker's ``READING`` limits."""
     import importlib
+
+    global READING
+    READING = reading or DEFAULT_LIMITS
 
     for module in (
         "model.analysis.runner",
@@ -56,7 +64,7 @@ def inspect_job(input_path: str, source_name: str) -> dict[str, Any]:
     from model.workbook.reader import read_workbook
 
     try:
-        data = read_workbook(input_path, source_name)
+        data = read_workbook(input_path, source_name, limits=READING)
     except InputError as error:
         return {"problems": _fields(error.problems)}
     return {
@@ -100,7 +108,7 @@ def _chosen(
 
     data = scenario = None
     try:
-        data = read_workbook(input_path, source_name)
+        data = read_workbook(input_path, source_name, limits=READING)
         scenario = data.scenario(scenario_name) if scenario_name else data.scenarios[0]
     except InputError as error:
         problems.extend(error.problems)
@@ -232,7 +240,7 @@ def compare_job(
 
     problems: list[Problem] = []
     try:
-        data = read_workbook(input_path, source_name)
+        data = read_workbook(input_path, source_name, limits=READING)
     except InputError as error:
         return {"problems": _fields(error.problems)}
     scenarios = _scenarios(data, sweep_lines, problems)

@@ -13,6 +13,8 @@ import argparse
 from dataclasses import dataclass, fields
 from typing import Any
 
+from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -26,6 +28,8 @@ class Limits:
         header_seconds: seconds a connection has to send a complete request head.
         keep_alive_seconds: seconds an idle kept-alive connection stays open.
         max_connections: open connections; past it a new one is answered 503 and closed.
+        max_units, max_rows, max_columns, max_cells, max_problems: how much of an uploaded
+            workbook is read (``model.workbook.limits.ReadingLimits``).
     """
 
     job_seconds: float = 300.0
@@ -34,6 +38,22 @@ class Limits:
     header_seconds: float = 10.0
     keep_alive_seconds: float = 5.0
     max_connections: int = 500
+    max_units: int = DEFAULT_LIMITS.max_units
+    max_rows: int = DEFAULT_LIMITS.max_rows
+    max_columns: int = DEFAULT_LIMITS.max_columns
+    max_cells: int = DEFAULT_LIMITS.max_cells
+    max_problems: int = DEFAULT_LIMITS.max_problems
+
+    @property
+    def reading(self) -> ReadingLimits:
+        """How much of an uploaded workbook the jobs read."""
+        return ReadingLimits(
+            max_units=self.max_units,
+            max_rows=self.max_rows,
+            max_columns=self.max_columns,
+            max_cells=self.max_cells,
+            max_problems=self.max_problems,
+        )
 
 
 OPTIONS: dict[str, tuple[str, type, str]] = {
@@ -43,6 +63,11 @@ OPTIONS: dict[str, tuple[str, type, str]] = {
     "header_seconds": ("--header-timeout", float, "seconds to send a request's headers"),
     "keep_alive_seconds": ("--keep-alive", float, "seconds an idle connection is kept"),
     "max_connections": ("--max-connections", int, "open connections; more are answered 503"),
+    "max_units": ("--max-units", int, "pooling units a workbook may hold"),
+    "max_rows": ("--max-rows", int, "the last row of a sheet that may hold a value"),
+    "max_columns": ("--max-columns", int, "the last column of a sheet that may hold a value"),
+    "max_cells": ("--max-cells", int, "rows × columns of one sheet's table"),
+    "max_problems": ("--max-problems", int, "problems listed for a refused workbook"),
 }
 """Each limit's option, type and help, in ``Limits``' order."""
 
@@ -52,12 +77,14 @@ def add_limit_arguments(command: argparse.ArgumentParser) -> None:
     defaults = Limits()
     for name, (flag, kind, text) in OPTIONS.items():
         default = getattr(defaults, name)
+        shown = f"{default:g}" if kind is float else f"{default:,}"
         command.add_argument(
             flag,
             dest=name,
             type=_positive(kind, flag),
             default=default,
-            help=f"{text} (default {default:g})",
+            metavar="SECONDS" if kind is float else ("MIB" if "memory" in name else "N"),
+            help=f"{text} (default {shown})",
         )
 
 

@@ -45,6 +45,7 @@ from starlette.requests import Request
 
 from model.errors import Problem
 from model.web.limits import Limits
+from model.workbook.limits import ReadingLimits
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,9 @@ def _cap_memory(extra_mib: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def worker_main(connection: Connection, parent: int, memory_mib: int) -> None:
+def worker_main(
+    connection: Connection, parent: int, memory_mib: int, reading: ReadingLimits
+) -> None:
     """A worker: import the solver, then run the jobs sent to it, one by one.
 
     Each job is acknowledged (``STARTED``) as soon as it arrives, then unpickled (which
@@ -143,7 +146,7 @@ def worker_main(connection: Connection, parent: int, memory_mib: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     from model.web.jobs import warm_up
 
-    warm_up()
+    warm_up(reading)
     while True:
         try:
             message = connection.recv_bytes()
@@ -178,13 +181,13 @@ class _Job:
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, memory_mib: int) -> None:
+    def __init__(self, memory_mib: int, reading: ReadingLimits) -> None:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         self.connection = ours
         self.process = context.Process(
             target=worker_main,
-            args=(theirs, os.getpid(), memory_mib),
+            args=(theirs, os.getpid(), memory_mib, reading),
             name="caf-worker",
             daemon=True,
         )
@@ -342,7 +345,7 @@ class Workers:
         if worker is None or not worker.process.is_alive():
             if worker is not None:
                 worker.stop(kill=True)
-            worker = self._workers[slot] = _Worker(self.limits.job_memory_mib)
+            worker = self._workers[slot] = _Worker(self.limits.job_memory_mib, self.limits.reading)
         return worker
 
     def _replace(self, slot: int) -> None:
