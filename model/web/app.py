@@ -3,7 +3,8 @@
 The routes of docs/outputs.md are in ``run_routes``, a run's multi-year plan in
 ``plan_routes``, the comparison pages in ``compare_routes``. The work is in ``jobs`` and
 the disk in ``storage``; this module only assembles them, in the order a request meets
-them: headers, host, origin and login (``security.Gate``), body limit, CSRF token, route.
+them: headers, host, body limit, then origin, login and CSRF token (``security.Gate``),
+route.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ def create_app(
     app.include_router(compare_router)
     app.include_router(history_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimit, limit=max_upload_bytes)
     app.add_middleware(Gate, accounts=accounts, token=token, https=https)
+    app.add_middleware(BodyLimit, limit=max_upload_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     return app
