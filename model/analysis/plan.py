@@ -197,7 +197,7 @@ def solve_plan(data: FundData, scenario: Scenario) -> Plan:
         SolverFailure: HiGHS did not reach an optimum (never expected: the LP is elastic).
     """
     params = scenario.parameters
-    problems = plan_problems(params, data.horizon, *_origin(scenario, data.source))
+    problems = plan_problems(params, data.horizon, *problem_origin(scenario, data.source))
     if problems:
         raise InputError(problems)
     timings: dict[str, float] = {}
@@ -247,7 +247,7 @@ def check_plan_guardrails(
         check_transfer_bounds(frame, params, bounds, rule.fund_100m, source, f"{scenario}, {year}")
 
 
-def _origin(scenario: Scenario, source: Source) -> tuple[str, dict[str, str]]:
+def problem_origin(scenario: Scenario, source: Source) -> tuple[str, dict[str, str]]:
     """Where a problem with the scenario's parameters is to be located: the parameters
     sheet's cells for the base, the scenario (its row, or ``--set``) otherwise."""
     if not scenario.overrides:

@@ -65,7 +65,8 @@ PLAN_DECISIONS: tuple[str, ...] = (
 
 
 INTERIOR_LEVELS: tuple[str, ...] = (LEVEL_GAP, LEVEL_GAP_TIMING)
-"""The levels solved cold by interior point; the rest go by primal simplex from the level
+"""The levels solved cold by interior point in a large plan (``solve.LARGE_MODEL_COLUMNS``;
+a smaller one goes by simplex throughout); the rest go by primal simplex from the level
 before. Moving the gap as late as it can go re-routes the emergency money of every unit:
 from the gap level's basis primal simplex took 122,734 iterations (455 s) at 2,850 units ×
 30 years, where interior point takes about as long as the gap level itself."""
@@ -147,6 +148,20 @@ class PlanCoefficients:
     def shape(self) -> tuple[int, int]:
         """(years, units)."""
         return len(self.years), len(self.codes)
+
+    def same_structure(self, other: PlanCoefficients) -> bool:
+        """Whether ``other`` fits a model built from these: the same units and years, the
+        same families of rows (a band, a return share, an optimised path or not) and the
+        same local-share rows. Every number may differ: ``plan_matrix_values`` and
+        ``plan_bounds`` carry them into a loaded model (the plan under uncertainty)."""
+        return (
+            self.codes == other.codes
+            and self.years == other.years
+            and (self.band is None) == (other.band is None)
+            and (self.return_share is None) == (other.return_share is None)
+            and self.optimised == other.optimised
+            and bool(np.array_equal(self.min_local_share > 0, other.min_local_share > 0))
+        )
 
 
 def plan_coefficients(projection: Projection, parameters: Parameters) -> PlanCoefficients:
@@ -243,6 +258,9 @@ def build_plan_model(coeffs: PlanCoefficients, objective: str) -> pyo.ConcreteMo
     m.scenario_bounds_of = lambda c: plan_bounds(c, objective)
     m.deferred_rows = {LEVEL_EQUITY: DEFERRED_ROWS[LEVEL_EQUITY]}
     m.interior_levels = INTERIOR_LEVELS
+    m.matrix_layout = plan_matrix_layout(coeffs, objective)
+    m.matrix_values_of = lambda c: plan_matrix_values(c, objective)
+    m.same_structure = coeffs.same_structure
 
     m.inflow = pyo.Param(m.CELLS, mutable=True, initialize=0.0)
     m.central_budget = pyo.Param(mutable=True, initialize=0.0)
@@ -532,6 +550,91 @@ def update_plan_coefficients(m: pyo.ConcreteModel, coeffs: PlanCoefficients) -> 
     m.ratio_step = float(coeffs.ratio_step or 0.0)
     for k in m.LEVELS:
         m.level_optimum[k] = math.inf
+
+
+@dataclass(frozen=True)
+class MatrixFamily:
+    """Where one family of data-dependent matrix coefficients sits: entry ``i`` is the
+    coefficient of ``column[column_keys[i]]`` in ``row[row_keys[i]]``.
+
+    The plan's matrix holds data (the contribution base, the rule's shares, the months per
+    亿 of each unit's expenditure), so a growth draw changes it; these families are every
+    such coefficient, and ``plan_matrix_values`` gives their values for any coefficients of
+    the same structure (``PlanCoefficients.same_structure``).
+    """
+
+    row: str
+    column: str
+    row_keys: tuple[object, ...]
+    column_keys: tuple[object, ...]
+
+
+def plan_matrix_layout(coeffs: PlanCoefficients, objective: str) -> dict[str, MatrixFamily]:
+    """The data-dependent coefficient families of a plan's model (``MatrixFamily``), by name."""
+    n_years, n_units = coeffs.shape
+    cells = tuple((t, p) for t in range(n_years) for p in range(n_units))
+    years_of_cells = tuple(t for t, _ in cells)
+
+    def on_ratio(row: str) -> MatrixFamily:
+        return MatrixFamily(row, "ratio", cells, years_of_cells)
+
+    def on_closing(row: str) -> MatrixFamily:
+        return MatrixFamily(row, "closing", cells, cells)
+
+    layout = {
+        "fund_base": MatrixFamily(
+            "fund_balance", "ratio", tuple(range(n_years)), tuple(range(n_years))
+        ),
+        "carried_base": on_ratio("carried_balance"),
+        "rule_above": on_ratio("rule_distance_above"),
+        "rule_below": on_ratio("rule_distance_below"),
+    }
+    if coeffs.band is not None:
+        layout["band_low"] = on_ratio("band_low")
+        layout["band_high"] = on_ratio("band_high")
+    if coeffs.return_share is not None:
+        layout["return_share"] = on_ratio("return_share")
+    if objective in ("maximin", "range"):
+        layout["maximin_months"] = on_closing("maximin_rows")
+        if objective == "range":
+            layout["range_months"] = on_closing("range_high")
+    elif objective == "mad":
+        layout["mad_above_months"] = on_closing("mad_above")
+        layout["mad_below_months"] = on_closing("mad_below")
+        layout["national_months"] = MatrixFamily(
+            "national_months_definition", "closing", years_of_cells, cells
+        )
+    return layout
+
+
+def plan_matrix_values(coeffs: PlanCoefficients, objective: str) -> dict[str, np.ndarray]:
+    """The values of ``plan_matrix_layout``'s families for ``coeffs``, in its entry order,
+    with the signs the rows of ``build_plan_model`` give them."""
+    flat = np.ravel
+    base, k = coeffs.base, coeffs.rule_share
+    values = {
+        "fund_base": -coeffs.base.sum(axis=1),
+        "carried_base": flat(base),
+        "rule_above": flat(k),
+        "rule_below": -flat(k),
+    }
+    if coeffs.band is not None:
+        low, high = max(0.0, 1.0 - coeffs.band), 1.0 + coeffs.band
+        values["band_low"] = -flat(low * k)
+        values["band_high"] = -flat(high * k)
+    if coeffs.return_share is not None:
+        values["return_share"] = -flat(coeffs.return_share * base)
+    per = flat(MONTHS_PER_YEAR / coeffs.expenditure)
+    if objective in ("maximin", "range"):
+        values["maximin_months"] = per
+        if objective == "range":
+            values["range_months"] = -per
+    elif objective == "mad":
+        total = coeffs.expenditure.sum(axis=1)
+        values["mad_above_months"] = -per
+        values["mad_below_months"] = per
+        values["national_months"] = -np.repeat(MONTHS_PER_YEAR / total, coeffs.shape[1])
+    return values
 
 
 def frame_of(coeffs: PlanCoefficients, values: np.ndarray) -> pd.DataFrame:

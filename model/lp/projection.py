@@ -85,9 +85,19 @@ def growth_rates(units: pd.DataFrame, parameters: Parameters, horizon: Horizon) 
     return rates
 
 
-def project(units: pd.DataFrame, parameters: Parameters, horizon: Horizon) -> Projection:
+def project(
+    units: pd.DataFrame,
+    parameters: Parameters,
+    horizon: Horizon,
+    shocks: np.ndarray | None = None,
+) -> Projection:
     """Carry the base year's ``units`` to ``parameters.plan_end_year`` (the base year alone
     when no end is set).
+
+    Args:
+        shocks: the plan under uncertainty: added to each unit's rates year by year, shape
+            (years, units, drivers) in the order of ``GROWTH_DRIVERS`` (``shocks.ShockModel``);
+            None for the planned rates.
 
     Raises:
         ValueError: the end year is before the base year (the reader refuses it first).
@@ -97,10 +107,13 @@ def project(units: pd.DataFrame, parameters: Parameters, horizon: Horizon) -> Pr
         raise ValueError(f"plan_end_year {end} is before the base year {parameters.year}")
     years = tuple(range(parameters.year, end + 1))
     rates = growth_rates(units, parameters, horizon)
-    factor = {d: 1.0 + rates[d].to_numpy(dtype=float) for d in GROWTH_DRIVERS}
+    planned = {d: 1.0 + rates[d].to_numpy(dtype=float) for d in GROWTH_DRIVERS}
     overrides = _overrides(horizon, units.index)
     frames = [units]
-    for year in years[1:]:
+    for index, year in enumerate(years[1:], start=1):
+        factor = planned
+        if shocks is not None:
+            factor = {d: planned[d] + shocks[index, :, j] for j, d in enumerate(GROWTH_DRIVERS)}
         previous = frames[-1]
         frame = previous.copy()
         for key, drivers in GROWS_WITH.items():
