@@ -207,16 +207,22 @@ async def history_csv(request: Request) -> Response:
     rows, problems = await _export_rows(request)
     if problems:
         return _refused(request, problems)
+    content = await asyncio.to_thread(trail_csv, rows)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_attachment_name("csv")}"'},
+    )
+
+
+def trail_csv(rows: list[dict[str, Any]]) -> str:
+    """The trail's rows as CSV text, with a byte-order mark and a bilingual header."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(label.text for label in COLUMNS.values())
     for row in rows:
         writer.writerow(csv_text(_exported(row[key], key)) for key in COLUMNS)
-    return Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_attachment_name("csv")}"'},
-    )
+    return "\ufeff" + out.getvalue()
 
 
 @router.get("/history.xlsx")
@@ -234,48 +240,36 @@ async def history_xlsx(request: Request) -> Response:
 
 
 def trail_workbook(rows: list[dict[str, Any]]) -> bytes:
-    """The trail's rows as an .xlsx workbook: one sheet, a bilingual header, times as
-    dates (UTC), text cells stored as text."""
+    """The trail's rows as an .xlsx workbook: one sheet, a frozen bilingual header and a
+    filter, times as dates (UTC), text as inline strings that are never formulas. Laid out
+    by ``Grid`` and streamed like the project's other workbooks: openpyxl's per-cell
+    writer took 6 s for 20,000 rows."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
-    from model.export.cells import plain_text
+    from model.export.cells import Grid, Styles
+    from model.xlsx import save_streamed
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("history")
-    sheet.freeze_panes = "B2"
-    for number, key in enumerate(COLUMNS, start=1):
-        wide = key in ("source_sha256", "parameters", "used_parameters", "source_name")
-        sheet.column_dimensions[get_column_letter(number)].width = 40 if wide else 16
-
-    def text(value: object, bold: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=plain_text(value))
-        cell.data_type = "s"
-        if bold:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        return cell
-
-    sheet.append([text(label.header, bold=True) for label in COLUMNS.values()])
-    for row in rows:
-        cells: list[Any] = []
-        for key in COLUMNS:
-            value = row[key]
-            if value is None:
-                cells.append(None)
-            elif key in TIMES:
-                cell = WriteOnlyCell(
-                    sheet, value=datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
-                )
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                cells.append(cell)
-            elif isinstance(value, str):
-                cells.append(text(value))
-            else:
-                cells.append(value)
-        sheet.append(cells)
+    grid = Grid(sheet, Styles(sheet))
+    widths = [40.0 if key in WIDE_COLUMNS else 16.0 for key in COLUMNS]
+    grid.table_header([label.header for label in COLUMNS.values()], widths, frozen="B2")
+    formats = [DATE_FORMAT if key in TIMES else None for key in COLUMNS]
+    for number, row in enumerate(rows, start=2):
+        values = [_excel_date(row[key]) if key in TIMES else row[key] for key in COLUMNS]
+        grid.put_row(number, values, formats)
+    grid.autofilter(len(COLUMNS), len(rows) + 1)
     out = io.BytesIO()
-    workbook.save(out)
+    save_streamed(workbook, [(sheet, grid.xml())], out)
     return out.getvalue()
+
+
+DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
+WIDE_COLUMNS = frozenset({"source_name", "source_sha256", "parameters", "used_parameters"})
+EXCEL_EPOCH_DAYS = 25569.0
+"""1970-01-01 as an Excel serial date (days since 1899-12-30)."""
+
+
+def _excel_date(seconds: float | None) -> float | None:
+    """A stored time (Unix seconds, UTC) as an Excel serial date."""
+    return None if seconds is None else EXCEL_EPOCH_DAYS + seconds / 86400
