@@ -229,6 +229,16 @@ class AuditIndex:
         with lock:
             yield db
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own for the history page and the exports: a long read never
+        holds up the writes of the runs (WAL lets them go on while it reads)."""
+        db = database.connect(self.data_dir)
+        try:
+            yield db
+        finally:
+            db.close()
+
     def begin(self, kind: str, user: str | None, client: str | None) -> int:
         """Record a request for work as it arrives; return the row's id."""
         with self.connection() as db:
@@ -322,14 +332,14 @@ class AuditIndex:
     def count(self, filters: Filters) -> int:
         """How many rows match."""
         where, arguments = filters.where()
-        with self.connection() as db:
+        with self.reading() as db:
             row = db.execute(f"SELECT count(*) FROM runs WHERE {where}", arguments).fetchone()
         return int(row[0])
 
     def rows(self, filters: Filters, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         """Matching rows, newest first, as dictionaries keyed by ``COLUMNS``."""
         where, arguments = filters.where()
-        with self.connection() as db:
+        with self.reading() as db:
             found = db.execute(
                 f"SELECT * FROM runs WHERE {where} ORDER BY queued DESC, id DESC LIMIT ? OFFSET ?",
                 [*arguments, limit, offset],
@@ -338,7 +348,7 @@ class AuditIndex:
 
     def users(self) -> list[str | None]:
         """Every planner the trail names, for an admin's filter (None: no login)."""
-        with self.connection() as db:
+        with self.reading() as db:
             found = db.execute("SELECT DISTINCT user FROM runs ORDER BY user").fetchall()
         return [row[0] for row in found]
 
