@@ -449,3 +449,25 @@ def test_a_job_stopped_in_its_worker_is_recorded_as_failed(
     assert row["source_sha256"] == hashlib.sha256(web_sample.read_bytes()).hexdigest()
     assert row["started"] is not None and row["finished"] >= row["started"]
     assert row["error"].startswith("its worker stopped before the job ended")
+
+
+def test_concurrent_uploads_each_leave_one_complete_row(tmp_path: Path, worked: Path) -> None:
+    """Twenty planners at once: the server and two worker processes write the same table."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(live: LiveServer) -> str:
+        with httpx.Client(base_url=live.url, timeout=120) as client:
+            answer = post(client, "/runs", worked)
+        found = LOCATION.match(answer.headers.get("location", ""))
+        assert found, answer.text[:500]
+        return found[2]
+
+    app = create_app(tmp_path / "runs", workers=2)
+    with LiveServer(app) as live, ThreadPoolExecutor(20) as pool:
+        run_ids = list(pool.map(lambda _: one(live), range(20)))
+    rows = trail(tmp_path / "runs")
+    assert sorted(r["run_id"] for r in rows) == sorted(run_ids)
+    digest = hashlib.sha256(worked.read_bytes()).hexdigest()
+    for row in rows:
+        assert (row["status"], row["source_sha256"]) == ("full_payment", digest)
+        assert row["queued"] <= row["started"] <= row["finished"]
