@@ -23,13 +23,14 @@ from starlette.responses import Response
 from model import __version__
 from model.errors import InputError
 from model.web.accounts import Accounts
-from model.web.audit import AuditIndex, keep_sweeping
+from model.web.audit import keep_sweeping
 from model.web.compare_routes import router as compare_router
 from model.web.history_routes import router as history_router
 from model.web.limits import Limits
 from model.web.login_routes import Login
 from model.web.login_routes import router as login_router
 from model.web.plan_routes import router as plan_router
+from model.web.run_index import AuditIndex
 from model.web.run_routes import router as run_router
 from model.web.security import (
     LOOPBACK_HOSTS,
