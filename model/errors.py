@@ -8,7 +8,9 @@ and the English lets a message be searched and quoted in the project's tests and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class InputError(Exception):
         return (InputError, (self.problems,))
 
 
-def listed(problems: tuple[Problem, ...] | list[Problem], most: int) -> tuple[Problem, ...]:
+def listed(problems: Sequence[Problem], most: int) -> tuple[Problem, ...]:
     """The first ``most`` problems, then one that counts the rest.
 
     A workbook of a million bad rows is still described in a page: the planner fixes what
@@ -65,14 +67,50 @@ def listed(problems: tuple[Problem, ...] | list[Problem], most: int) -> tuple[Pr
     """
     if len(problems) <= most:
         return tuple(problems)
-    more = len(problems) - most
-    return (
-        *problems[:most],
-        Problem(
-            problems[most].where,
-            f"{more:,} more problems from here on are not listed",
-            "correct those listed, then check the workbook again to see the rest",
-            f"自此处起另有 {more:,} 个问题未列出",
-            "请先改正以上问题，再重新检查工作簿以查看其余问题",
-        ),
+    return (*problems[:most], _unlisted(problems[most], len(problems) - most))
+
+
+def _unlisted(first: Problem, more: int) -> Problem:
+    return Problem(
+        first.where,
+        f"{more:,} more problems from here on are not listed",
+        "correct those listed, then check the workbook again to see the rest",
+        f"自此处起另有 {more:,} 个问题未列出",
+        "请先改正以上问题，再重新检查工作簿以查看其余问题",
     )
+
+
+class Problems(list[Problem]):
+    """Problems as they are found: the first ``most`` kept, the rest only counted.
+
+    Checking a sheet of a million bad cells still finds a million problems; kept, they
+    would take gigabytes. Code that collects into a ``list`` collects into this unchanged
+    (``append``, ``extend``, ``+=``).
+    """
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+        self.found = 0
+        self._first_unlisted: Problem | None = None
+
+    def append(self, problem: Problem) -> None:
+        self.found += 1
+        if len(self) < self.most:
+            super().append(problem)
+        elif self._first_unlisted is None:
+            self._first_unlisted = problem
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def __iadd__(self, problems: Iterable[Problem]) -> Self:  # type: ignore[override,misc]
+        self.extend(problems)
+        return self
+
+    def listed(self) -> tuple[Problem, ...]:
+        """What ``listed`` gives for every problem found: those kept, then the count."""
+        if self._first_unlisted is None:
+            return tuple(self)
+        return (*self, _unlisted(self._first_unlisted, self.found - len(self)))

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from model.cli import main
-from model.errors import InputError, Problem, listed
+from model.errors import InputError, Problem, Problems, listed
 from model.workbook.extent import Extent, sheet_extent
 from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits
 from model.workbook.reader import FundData, read_workbook
@@ -122,7 +122,9 @@ def test_a_million_code_only_rows_are_refused_in_seconds_at_the_first_row_too_ma
     assert code == 2, err
     assert out == ""
     assert err.splitlines() == [err.strip()]
-    assert err.startswith("provinces!A100001: 第 100,001 行有内容")
+    # ten columns wide (the header's), so the table passes 500,000 cells at row 50,001
+    assert err.startswith("provinces!A50001: 表格延伸到此单元格，将超过")
+    assert "500,000 cells" in err
     assert seconds < 60
 
 
@@ -190,6 +192,18 @@ def test_caf_check_lists_the_capped_problems_and_exits_2(tmp_path: Path) -> None
     lines = err.splitlines()
     assert len(lines) == DEFAULT_LIMITS.max_problems + 1
     assert "more problems from here on are not listed" in lines[-1]
+
+
+def test_the_collector_keeps_what_listed_would_show_and_counts_the_rest() -> None:
+    every = [Problem(f"provinces!A{r}", f"w{r}", "f", "w", "f") for r in range(1, 12)]
+    collected = Problems(4)
+    collected.append(every[0])
+    collected.extend(every[1:3])
+    collected += every[3:]
+    assert collected.found == 11 and len(collected) == 4
+    assert collected.listed() == listed(every, 4)
+    assert collected.listed()[-1].what == "7 more problems from here on are not listed"
+    assert collected.listed()[-1].where == "provinces!A5"
 
 
 def test_listed_keeps_a_short_list_whole() -> None:

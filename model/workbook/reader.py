@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError, Problem, listed
+from model.errors import InputError, Problem, Problems
 from model.schema import (
     ACCEPT_UNUSUAL,
     PARAMETER_BY_KEY,
@@ -165,13 +165,6 @@ def read_workbook(
     """
     path = Path(path)
     name = display_name or path.name
-    try:
-        return _read(path, name, limits)
-    except InputError as error:
-        raise InputError(listed(error.problems, limits.max_problems)) from None
-
-
-def _read(path: Path, name: str, limits: ReadingLimits) -> FundData:
     digest, size = inspect_archive(path, name)
     source = Source(name=name, sha256=digest, size_bytes=size)
     warnings: list[Problem] = []
@@ -186,7 +179,7 @@ def _read(path: Path, name: str, limits: ReadingLimits) -> FundData:
     _count_units(grids[PROVINCES_SHEET], names[PROVINCES_SHEET], limits)
     grids = _resolve_formulas(path, name, names, extents, grids)
     marks = {key: sheet_marks(path, info.part) for key, info in chosen.items()}
-    return _validate(grids, names, marks, source, warnings)
+    return _validate(grids, names, marks, source, warnings, limits.max_problems)
 
 
 def _declared_sheets(path: Path, name: str) -> tuple[SheetInfo, ...]:
@@ -431,8 +424,11 @@ def _validate(
     marks: dict[str, Marks],
     source: Source,
     warnings: list[Problem],
+    most: int,
 ) -> FundData:
-    problems: list[Problem] = []
+    """Every check of the sheets' contents; of the problems found, the first ``most`` are
+    kept and the rest counted, so a sheet of a million bad cells is described in a page."""
+    problems = Problems(most)
     layout: dict[str, dict[str, str]] = {"provinces": {}, "parameters": {}}
     for key, grid in grids.items():
         _check_marks(grid, sheets[key], marks[key], problems, warnings)
@@ -479,7 +475,7 @@ def _validate(
             problems += errors
         warnings += doubts
     if problems or units is None or parameters is None:
-        raise InputError(problems)
+        raise InputError(problems.listed())
     source = dataclasses.replace(
         source,
         province_columns=tuple(sorted(layout["provinces"].items())),
