@@ -9,6 +9,7 @@ extent was measured they died there of MemoryError (exit 1).
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import os
 import re
@@ -17,8 +18,10 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from model.cli import main
@@ -26,6 +29,7 @@ from model.errors import InputError, Problem, Problems, listed
 from model.workbook.extent import Extent, sheet_extent
 from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits
 from model.workbook.reader import FundData, read_workbook
+from tests.conftest import LiveServer
 from tests.crafted import (
     PROVINCES_PART,
     far_column,
@@ -34,6 +38,7 @@ from tests.crafted import (
     rewritten,
     truncated,
 )
+from tests.web_client import with_csrf
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 ONE_GIB = 1 << 30
@@ -301,3 +306,29 @@ def test_the_docs_table_of_limits_gives_the_defaults() -> None:
     rows = dict(re.findall(r"^\| `(max_\w+)` \| ([\d,]+)", text, flags=re.MULTILINE))
     defaults = {f.name: getattr(DEFAULT_LIMITS, f.name) for f in dataclasses.fields(ReadingLimits)}
     assert {key: int(value.replace(",", "")) for key, value in rows.items()} == defaults
+
+
+@pytest.fixture
+def client(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
+        yield with_csrf(http)
+
+
+@pytest.mark.parametrize(
+    ("craft", "said"),
+    [
+        (truncated, "预算 2021.xlsx: 工作表“provinces”已损坏"),
+        (far_row, "provinces!A2000000000: 第 2,000,000,000 行有内容"),
+    ],
+)
+def test_an_upload_of_either_is_a_422_naming_the_uploaded_file(
+    client: httpx.Client, tmp_path: Path, craft: Callable[[Path], Path], said: str
+) -> None:
+    content = craft(tmp_path).read_bytes()
+    started = time.monotonic()
+    answer = client.post("/runs", files={"workbook": ("预算 2021.xlsx", content)})
+    assert answer.status_code == 422
+    page = html.unescape(re.sub(r"<[^>]+>", "", answer.text))
+    assert said in page
+    assert "input.xlsx" not in page and ".partial" not in page
+    assert time.monotonic() - started < 30
