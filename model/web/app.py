@@ -30,6 +30,7 @@ from model.web.limits import Limits
 from model.web.login_routes import Login
 from model.web.login_routes import router as login_router
 from model.web.plan_routes import router as plan_router
+from model.web.risk_routes import router as risk_router
 from model.web.run_index import AuditIndex
 from model.web.run_routes import router as run_router
 from model.web.security import (
@@ -87,6 +88,7 @@ def create_app(
         finally:
             sweeper.cancel()
             site.plans.cancel_all()
+            site.risks.cancel_all()
             await asyncio.to_thread(site.pool.shutdown)
 
     app = FastAPI(
@@ -106,6 +108,7 @@ def create_app(
     app.include_router(login_router)
     app.include_router(run_router)
     app.include_router(plan_router)
+    app.include_router(risk_router)
     app.include_router(compare_router)
     app.include_router(history_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -294,3 +294,47 @@ def plan_job(
         year=plan.years[0],
         end_year=plan.years[-1],
     )
+
+
+def risk_job(
+    input_path: str,
+    source_name: str,
+    folder: str,
+    scenario_name: str,
+    form: dict[str, str],
+    draws: int,
+) -> dict[str, Any]:
+    """The plan under uncertainty of a stored run: ``draws`` growth draws of its plan, run
+    one after another in this worker (the server's job limits apply), with its progress
+    written in ``folder`` (``plans.PROGRESS``) after each batch of draws."""
+    from model.analysis.risk_run import run_risk, with_sample
+    from model.export.risk import write_risk_workbook
+    from model.web.plans import PROGRESS
+    from model.web.risk_pages import risk_page
+    from model.web.storage import write_json_atomic
+
+    problems: list[Problem] = []
+    data, chosen = _chosen(input_path, source_name, scenario_name, form, problems)
+    if problems or data is None or chosen is None:
+        return {"problems": _fields(problems)}
+
+    def progress(done: int, total: int) -> None:
+        write_json_atomic(Path(folder) / PROGRESS, {"done": done, "total": total})
+
+    try:
+        scenarios = with_sample([chosen], draws, None)
+        progress(0, draws)
+        result = run_risk(data, scenarios, in_process=True, progress=progress)
+    except InputError as error:
+        return {"problems": _fields(error.problems)}
+    (risk,) = result.scenarios
+    return _written(
+        folder,
+        lambda out: write_risk_workbook(result, out / "risk.xlsx"),
+        {"risk.json": result.to_json(), "page.json": risk_page(result)},
+        scenario=risk.scenario,
+        status="unfunded_gap" if result.any_gap else "full_payment",
+        year=risk.years[0],
+        end_year=risk.years[-1],
+        draws=risk.draws,
+    )

@@ -17,8 +17,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from model.web import plan_charts
 from model.web.audit import planned
 from model.web.plans import DONE, FAILED, NONE, PROBLEMS, RUNNING
+from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
 from model.web.site import Site, attachment, now, site_of
-from model.web.storage import KIND_RUN, PAGE, PLAN_PROBLEMS
+from model.web.storage import KIND_RUN, PAGE, PLAN_DIR, PLAN_PROBLEMS
 from model.web.views import page_handler
 from model.web.workers import admitted
 
@@ -55,12 +56,21 @@ def plan_page(request: Request, run_id: str) -> HTMLResponse:
     meta = site.store.meta(run_id, KIND_RUN)
     state = site.plans.state(site.store, run_id)
     if state == PROBLEMS:
-        problems = site.store.load_plan(run_id, PLAN_PROBLEMS)
+        problems = site.store.load_part(run_id, PLAN_DIR, PLAN_PROBLEMS)
         title = "多年规划无法计算 The plan's inputs have problems"
         return site.problems(problems, title, f"/runs/{run_id}")
     if state == DONE:
-        data = site.store.load_plan(run_id, PAGE)
-        return site.page("plan.html", run_id=run_id, meta=meta, data=data, **_charts(data))
+        data = site.store.load_part(run_id, PLAN_DIR, PAGE)
+        return site.page(
+            "plan.html",
+            run_id=run_id,
+            meta=meta,
+            data=data,
+            risk_state=site.risks.state(site.store, run_id),
+            default_draws=DEFAULT_WEB_DRAWS,
+            max_draws=MAX_WEB_DRAWS,
+            **_charts(data),
+        )
     end = plan_end_year(site, run_id)
     status = {RUNNING: 202, FAILED: 500}.get(state, 200 if end is not None else 404)
     return site.page(
@@ -86,9 +96,9 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}/plan.xlsx")
 async def plan_workbook(request: Request, run_id: str) -> FileResponse:
-    return attachment(site_of(request).store.plan_file(run_id, "plan.xlsx"), run_id)
+    return attachment(site_of(request).store.part_file(run_id, PLAN_DIR, "plan.xlsx"), run_id)
 
 
 @router.get("/runs/{run_id}/plan.json")
 async def plan_json(request: Request, run_id: str) -> FileResponse:
-    return attachment(site_of(request).store.plan_file(run_id, "plan.json"), run_id)
+    return attachment(site_of(request).store.part_file(run_id, PLAN_DIR, "plan.json"), run_id)

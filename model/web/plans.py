@@ -1,24 +1,28 @@
-"""Multi-year plans computed in the background, one run at a time.
+"""The parts of a run computed in the background on request: its multi-year plan, and its
+plan under uncertainty. One job a run and part at a time.
 
 A plan takes longer than a year's run and is asked for after it, from the result page, so
-it does not hold the request: ``PlanJobs.start`` queues ``jobs.plan_job`` in the same
-worker pool as every run (the same processes, the same limit on how many solve at once)
-and answers at once; the plan page refreshes itself until the plan is published.
+it does not hold the request: ``PartJobs.start`` queues the part's job (``jobs.plan_job``,
+``jobs.risk_job``) in the same worker pool as every run (the same processes, the same limits
+on how many solve at once and for how long) and answers at once; the part's page refreshes
+itself until the part is published. A job may report its progress in its staging folder
+(``PROGRESS``), which the page reads while it waits.
 
-What a plan ends as is stored with its run (``RunStore.publish_plan``): its files, or the
-problems that stopped it, which are as final as the run's own inputs. A plan that is still
+What a part ends as is stored with its run (``RunStore.publish_part``): its files, or the
+problems that stopped it, which are as final as the run's own inputs. A part that is still
 being computed, or that failed inside caf, lives only in this process: after a restart the
-page offers the plan again.
+page offers it again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from model.web import jobs
 from model.web.storage import PLAN_PROBLEMS, RunStore, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -27,15 +31,28 @@ Work = Callable[..., Awaitable[dict[str, Any] | None]]
 """``Site.work``: run a job in the pool; None when it failed unexpectedly."""
 
 DONE, PROBLEMS, RUNNING, FAILED, NONE = "done", "problems", "running", "failed", "none"
-"""What a run's plan is: published, stopped by problems, being computed, failed inside caf,
+"""What a run's part is: published, stopped by problems, being computed, failed inside caf,
 or not asked for."""
 
 
-class PlanJobs:
-    """The plans this server process is computing, by run id, and those that failed."""
+PROGRESS = "progress.json"
+"""A running job's ``{"done": n, "total": n}``, written in its staging folder."""
 
-    def __init__(self) -> None:
+
+class PartJobs:
+    """The jobs of one part (``storage.PLAN_DIR``, ``storage.RISK_DIR``) this server process
+    is computing, by run id, and those that failed.
+
+    Args:
+        part: the part's folder in a run.
+        job: the worker function, called as ``job(path, name, folder, scenario, form, *extra)``.
+    """
+
+    def __init__(self, part: str, job: Callable[..., dict[str, Any]]) -> None:
+        self.part = part
+        self.job = job
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._folders: dict[str, Path] = {}
         self._failed: set[str] = set()
 
     def state(self, store: RunStore, run_id: str) -> str:
@@ -44,15 +61,33 @@ class PlanJobs:
         Raises:
             UnknownRun: no run of this id.
         """
-        meta = store.plan_meta(run_id)
+        meta = store.part_meta(run_id, self.part)
         if meta is not None:
             return PROBLEMS if meta.get("status") == PROBLEMS else DONE
         if run_id in self._running:
             return RUNNING
         return FAILED if run_id in self._failed else NONE
 
-    def start(self, store: RunStore, work: Work, run_id: str, clock: Callable[[], str]) -> None:
-        """Queue the plan of ``run_id`` unless it is published or already being computed.
+    def progress(self, run_id: str) -> dict[str, int] | None:
+        """How far a running job has got, if it says (``PROGRESS``)."""
+        folder = self._folders.get(run_id)
+        if folder is None:
+            return None
+        try:
+            found = json.loads((folder / PROGRESS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return {"done": int(found["done"]), "total": int(found["total"])}
+
+    def start(
+        self,
+        store: RunStore,
+        work: Work,
+        run_id: str,
+        clock: Callable[[], str],
+        extra: tuple[Any, ...] = (),
+    ) -> None:
+        """Queue the part of ``run_id`` unless it is published or already being computed.
 
         Raises:
             UnknownRun: no run of this id, or its stored workbook is missing.
@@ -62,7 +97,7 @@ class PlanJobs:
         meta = store.meta(run_id)
         path, name = store.input_of(run_id)
         form = {str(k): str(v) for k, v in meta.get("overrides", [])}
-        arguments = (str(path), name, str(meta.get("scenario", "")), form)
+        arguments = (str(path), name, str(meta.get("scenario", "")), form, *extra)
         self._failed.discard(run_id)
         task = asyncio.get_running_loop().create_task(
             self._solve(store, work, run_id, arguments, clock)
@@ -74,13 +109,14 @@ class PlanJobs:
         store: RunStore,
         work: Work,
         run_id: str,
-        arguments: tuple[str, str, str, dict[str, str]],
+        arguments: tuple[Any, ...],
         clock: Callable[[], str],
     ) -> None:
-        path, name, scenario, form = arguments
+        path, name, *rest = arguments
         try:
             with store.staging() as (_, folder):
-                result = await work(jobs.plan_job, path, name, str(folder), scenario, form)
+                self._folders[run_id] = folder
+                result = await work(self.job, path, name, str(folder), *rest)
                 if result is None:
                     self._failed.add(run_id)
                     return
@@ -89,16 +125,18 @@ class PlanJobs:
                     meta = {"status": PROBLEMS, "created": clock()}
                 else:
                     meta = {**result["meta"], "created": clock()}
-                store.publish_plan(run_id, folder, meta)
+                (folder / PROGRESS).unlink(missing_ok=True)
+                store.publish_part(run_id, self.part, folder, meta)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("the plan of a run failed")
+            log.exception("the %s of a run failed", self.part)
             self._failed.add(run_id)
         finally:
             self._running.pop(run_id, None)
+            self._folders.pop(run_id, None)
 
     def cancel_all(self) -> None:
-        """Stop waiting for every plan (the server is shutting down)."""
+        """Stop waiting for every job (the server is shutting down)."""
         for task in list(self._running.values()):
             task.cancel()

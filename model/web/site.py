@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from model.errors import Problem
-from model.web import forms
-from model.web.plans import PlanJobs
+from model.web import forms, jobs
+from model.web.plans import PartJobs
 from model.web.security import MAX_FORM_FIELDS, UploadTooLarge, current
-from model.web.storage import KIND_RUN, RunStore, UnknownRun
+from model.web.storage import KIND_RUN, PLAN_DIR, RISK_DIR, RunStore, UnknownRun
 from model.web.views import render
 from model.web.workers import Workers
 
@@ -44,7 +44,8 @@ class Site:
     pool: Workers
     max_upload_bytes: int
     auth: bool
-    plans: PlanJobs = field(default_factory=PlanJobs)
+    plans: PartJobs = field(default_factory=lambda: PartJobs(PLAN_DIR, jobs.plan_job))
+    risks: PartJobs = field(default_factory=lambda: PartJobs(RISK_DIR, jobs.risk_job))
 
     @property
     def limit_mib(self) -> float:

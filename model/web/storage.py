@@ -3,10 +3,11 @@
 Every run lives in ``<data_dir>/<run_id>/``. It is written in a staging directory
 (``<data_dir>/.partial/<run_id>/``) and renamed into place only when complete, so a page
 never sees half a run. A run's multi-year plan, computed later on request, is published the
-same way into ``<data_dir>/<run_id>/plan/``: the plan's files, or the problems that stopped
-it. A run id comes from a request, so it is checked against a strict
-pattern and the resolved path must stay inside the data folder before anything touches
-the file system; file names inside a run are fixed by the code, never by the request.
+same way into ``<data_dir>/<run_id>/plan/`` (its plan under uncertainty into ``risk/``):
+the part's files, or the problems that stopped it. A run id comes from a request, so it is
+checked against a strict pattern and the resolved path must stay inside the data folder
+before anything touches the file system; file names inside a run are fixed by the code,
+never by the request.
 
 Runs are not kept for ever: those published more than ``--keep-days`` ago are deleted
 (``remove_older_than``; the audit trail marks them removed), and whatever is left in the
@@ -46,6 +47,11 @@ COMPARE_FILES = frozenset({"comparison.xlsx", "comparison.json"})
 PLAN_DIR = "plan"
 PLAN_PROBLEMS = "problems.json"
 PLAN_FILES = frozenset({"plan.xlsx", "plan.json", PAGE, PLAN_PROBLEMS})
+RISK_DIR = "risk"
+RISK_FILES = frozenset({"risk.xlsx", "risk.json", PAGE, PLAN_PROBLEMS})
+PART_FILES: dict[str, frozenset[str]] = {PLAN_DIR: PLAN_FILES, RISK_DIR: RISK_FILES}
+"""The parts a run may gain after it is published, each in its own folder: its multi-year
+plan and its plan under uncertainty; the files each may hold."""
 
 
 def keep_days_argument(text: str) -> float:
@@ -163,10 +169,11 @@ class RunStore:
         """A JSON file of a run, parsed."""
         return json.loads(self.file(run_id, name, kind).read_text(encoding="utf-8"))
 
-    def publish_plan(self, run_id: str, folder: Path, meta: dict[str, Any]) -> bool:
-        """Move a staged plan into the run's ``plan/`` folder in one rename.
+    def publish_part(self, run_id: str, part: str, folder: Path, meta: dict[str, Any]) -> bool:
+        """Move a staged part of a run (its plan, its risk run) into the run's ``part``
+        folder in one rename.
 
-        Returns False, leaving the staging folder, when the run already has a plan.
+        Returns False, leaving the staging folder, when the run already has that part.
 
         Raises:
             UnknownRun: no run of this id.
@@ -174,44 +181,44 @@ class RunStore:
         self.meta(run_id, KIND_RUN)
         write_json_atomic(folder / META, meta)
         try:
-            os.rename(folder, self.run_dir(run_id) / PLAN_DIR)
+            os.rename(folder, self.run_dir(run_id) / part)
         except OSError:
-            if (self.run_dir(run_id) / PLAN_DIR).is_dir():
+            if (self.run_dir(run_id) / part).is_dir():
                 return False
             raise
         return True
 
-    def plan_meta(self, run_id: str) -> dict[str, Any] | None:
-        """The metadata of a run's published plan; None while it has none.
+    def part_meta(self, run_id: str, part: str) -> dict[str, Any] | None:
+        """The metadata of a run's published part; None while it has none.
 
         Raises:
             UnknownRun: no run of this id.
         """
         self.meta(run_id, KIND_RUN)
-        path = self.run_dir(run_id) / PLAN_DIR / META
+        path = self.run_dir(run_id) / part / META
         try:
             meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
             return None
         return meta
 
-    def plan_file(self, run_id: str, name: str) -> Path:
-        """A fixed file of a run's published plan (``plan.xlsx``, ``plan.json``, ...).
+    def part_file(self, run_id: str, part: str, name: str) -> Path:
+        """A fixed file of a run's published part (``plan.xlsx``, ``risk.json``, ...).
 
         Raises:
-            UnknownRun: no such run, no plan yet, or no such file in it.
+            UnknownRun: no such run, no such part yet, or no such file in it.
         """
-        if name not in PLAN_FILES:
+        if name not in PART_FILES.get(part, ()):
             raise UnknownRun(name)
         self.meta(run_id, KIND_RUN)
-        path = self.run_dir(run_id) / PLAN_DIR / name
+        path = self.run_dir(run_id) / part / name
         if not path.is_file():
             raise UnknownRun(run_id)
         return path
 
-    def load_plan(self, run_id: str, name: str) -> Any:
-        """A JSON file of a run's plan, parsed."""
-        return json.loads(self.plan_file(run_id, name).read_text(encoding="utf-8"))
+    def load_part(self, run_id: str, part: str, name: str) -> Any:
+        """A JSON file of a run's part, parsed."""
+        return json.loads(self.part_file(run_id, part, name).read_text(encoding="utf-8"))
 
     def input_of(self, run_id: str) -> tuple[Path, str]:
         """The stored upload of a run and the name the planner gave it."""
