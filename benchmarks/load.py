@@ -6,15 +6,18 @@ Starts ``caf serve`` on ``127.0.0.1`` (a free port, a scratch data folder), wait
 
 - ``ok``: 303 to a published run; ``busy``: 503 (the queue is full), with ``Retry-After``;
 - ``errors``: any other code, or no answer within ``--timeout`` seconds;
-- latency p50/p95/max over the successful uploads and over all answers.
+- latency p50/p95/max over the successful uploads and over all answers;
+- with ``--retries N``, a planner told 503 waits its ``Retry-After`` and tries again, N
+  times at most: then the latency runs from the first try to the last answer, and
+  ``answers_503`` counts every 503 met on the way.
 
 Every request loop is bounded (one request per upload, a deadline for the whole batch), and
 every process started here is stopped by its own PID: the server, then any of its worker
 processes still alive. ``--against DIR`` first measures DIR's checkout (an older commit
 unpacked with ``git archive``) in the same way, so before and after share the machine state.
 
-Usage: ``python benchmarks/load.py [--uploads 50] [--workers 2] [--json FILE] [--against DIR]
-[-- extra caf serve options]``
+Usage: ``python benchmarks/load.py [--uploads 50] [--workers 2] [--retries N] [--json FILE]
+[--against DIR] [-- extra caf serve options]``
 """
 
 from __future__ import annotations
@@ -106,24 +109,35 @@ def wait_healthy(base: str, seconds: float = 60) -> None:
     raise RuntimeError("caf serve did not answer /healthz")
 
 
-def upload(base: str, timeout: float, results: list[tuple[int, float]]) -> None:
+def upload(base: str, timeout: float, retries: int, results: list[tuple[int, float, int]]) -> None:
     """One planner, as a browser: open the upload form (its cookie and CSRF token, where
-    the server has them), then upload the sample once; the status (0: no answer) and the
-    upload's seconds."""
-    status, seconds = 0, 0.0
+    the server has them), then upload the sample; after a 503, wait its ``Retry-After``
+    (at most 60 s) and try again, ``retries`` times at most. The last status (0: no
+    answer), the seconds from the first upload to the last answer, and the 503s met."""
+    status, seconds, busy = 0, 0.0, 0
+    started = time.perf_counter()
     try:
         with httpx.Client(base_url=base, timeout=timeout) as browser:
             form = browser.get("/")
             found = CSRF.search(form.text)
             fields = {"csrf_token": found.group(1)} if found else {}
             started = time.perf_counter()
-            with SAMPLE.open("rb") as handle:
-                files = {"workbook": (SAMPLE.name, handle, "application/octet-stream")}
-                answer = browser.post("/runs", files=files, data=fields, headers={"Origin": base})
-            status, seconds = answer.status_code, time.perf_counter() - started
+            for attempt in range(retries + 1):
+                with SAMPLE.open("rb") as handle:
+                    files = {"workbook": (SAMPLE.name, handle, "application/octet-stream")}
+                    answer = browser.post(
+                        "/runs", files=files, data=fields, headers={"Origin": base}
+                    )
+                status = answer.status_code
+                if status != 503:
+                    break
+                busy += 1
+                if attempt < retries:
+                    time.sleep(min(60.0, float(answer.headers.get("retry-after", "1"))))
+            seconds = time.perf_counter() - started
     except httpx.HTTPError:
-        status = 0
-    results.append((status, seconds))
+        status, seconds = 0, time.perf_counter() - started
+    results.append((status, seconds, busy))
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -133,16 +147,17 @@ def percentile(values: list[float], share: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
 
 
-def summary(results: list[tuple[int, float]], wall: float) -> dict[str, Any]:
-    ok = [s for code, s in results if code == 303]
-    every = [s for _, s in results]
+def summary(results: list[tuple[int, float, int]], wall: float) -> dict[str, Any]:
+    ok = [s for code, s, _ in results if code == 303]
+    every = [s for _, s, _ in results]
     codes: dict[str, int] = {}
-    for code, _ in results:
+    for code, _, _ in results:
         codes[str(code)] = codes.get(str(code), 0) + 1
     return {
         "uploads": len(results),
         "ok": len(ok),
         "busy_503": codes.get("503", 0),
+        "answers_503": sum(busy for _, _, busy in results),
         "errors": len(results) - len(ok) - codes.get("503", 0),
         "codes": codes,
         "ok_p50_s": percentile(ok, 0.5),
@@ -155,27 +170,29 @@ def summary(results: list[tuple[int, float]], wall: float) -> dict[str, Any]:
     }
 
 
-def measure(root: Path, uploads: int, workers: int, timeout: float, extra: list[str]) -> dict:
+def measure(
+    root: Path, uploads: int, workers: int, timeout: float, retries: int, extra: list[str]
+) -> dict[str, Any]:
     """Start ``root``'s server, send the uploads at once, stop everything; the figures."""
     with tempfile.TemporaryDirectory() as scratch:
         process, port = start_server(root, Path(scratch), workers, extra)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(base)
-            upload(base, timeout, [])  # the first run warms the workers; not counted
-            results: list[tuple[int, float]] = []
+            upload(base, timeout, 0, [])  # the first run warms the workers; not counted
+            results: list[tuple[int, float, int]] = []
             threads = [
-                threading.Thread(target=upload, args=(base, timeout, results), daemon=True)
+                threading.Thread(target=upload, args=(base, timeout, retries, results), daemon=True)
                 for _ in range(uploads)
             ]
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
-            deadline = time.monotonic() + timeout + 30
+            deadline = time.monotonic() + (timeout + 60) * (retries + 1)
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))
             wall = time.perf_counter() - started
-            results += [(0, wall)] * (uploads - len(results))
+            results += [(0, wall, 0)] * (uploads - len(results))
         finally:
             stop(process)
     return summary(results[:uploads], wall)
@@ -186,17 +203,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per request")
+    parser.add_argument(
+        "--retries", type=int, default=0, help="tries again after a 503's Retry-After (max 10)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--against", type=Path, help="an older checkout to measure first")
     parser.add_argument("serve_options", nargs="*", help="after --: more caf serve options")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
+    retries = max(0, min(10, args.retries))
     if args.against is not None:
         figures["before"] = measure(
-            args.against.resolve(), args.uploads, args.workers, args.timeout, []
+            args.against.resolve(), args.uploads, args.workers, args.timeout, retries, []
         )
         print("before:", json.dumps(figures["before"]), flush=True)
-    figures["this"] = measure(ROOT, args.uploads, args.workers, args.timeout, args.serve_options)
+    figures["this"] = measure(
+        ROOT, args.uploads, args.workers, args.timeout, retries, args.serve_options
+    )
     print("this:  ", json.dumps(figures["this"]), flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

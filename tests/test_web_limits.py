@@ -399,6 +399,23 @@ def test_killing_the_server_makes_its_workers_exit(tmp_path: Path) -> None:
         served.stop()
 
 
+def test_ctrl_c_does_not_wait_for_a_long_solve(tmp_path: Path, slow: Path) -> None:
+    served = Serve(tmp_path, "--workers", "1")
+    try:
+        assert wait_for(lambda: len(children(served.process.pid)) >= 1, 30)
+        workers = children(served.process.pid)
+        asked, _ = in_thread(upload, served.url, slow)
+        time.sleep(3)
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGINT)
+        served.process.wait(timeout=40)
+        assert time.monotonic() - started < 25
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 5)
+        asked.join(30)
+    finally:
+        served.stop()
+
+
 # --- slow clients and large pages ---------------------------------------------------------
 
 

@@ -56,6 +56,10 @@ class Limits:
         )
 
 
+GRACE_SECONDS = 10
+"""On Ctrl+C, how long requests still being answered are waited for; then the workers are
+killed, so stopping never waits for a long solve."""
+
 OPTIONS: dict[str, tuple[str, type, str]] = {
     "job_seconds": ("--job-seconds", float, "wall-clock seconds per run, comparison or plan"),
     "job_memory_mib": ("--job-memory", int, "MiB of memory per job in its worker (0: no cap)"),
@@ -110,12 +114,14 @@ def _positive(kind: type, flag: str) -> type:
 
 def connection_settings(limits: Limits) -> dict[str, Any]:
     """``uvicorn.Config`` keywords for the connection limits: the guarded HTTP protocol
-    (request-head deadline, connection cap) and the keep-alive timeout. Raises the process's
-    open-file limit so the cap, not ``accept``, is what refuses a connection."""
+    (request-head deadline, connection cap), the keep-alive timeout and the grace given at
+    shutdown. Raises the process's open-file limit so the cap, not ``accept``, is what
+    refuses a connection."""
     from model.web.connections import guarded_protocol, raise_descriptor_limit
 
     cap = raise_descriptor_limit(limits.max_connections)
     return {
         "http": guarded_protocol(limits.header_seconds, cap),
         "timeout_keep_alive": limits.keep_alive_seconds,
+        "timeout_graceful_shutdown": GRACE_SECONDS,
     }

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 STARTED = "started"
 PARENT_POLL_SECONDS = 0.5
 STOP_SECONDS = 5
+WARM_SECONDS = 180
+"""How long a fresh worker may take to import the solver and acknowledge its first job."""
 
 
 class QueueFull(Exception):
@@ -113,9 +115,18 @@ def _exit_with(parent: int) -> None:
 
 def _cap_memory(extra_mib: int | None) -> None:
     """Cap the address space at what this process holds now plus ``extra_mib``; lift the
-    cap (back to the hard limit) with None."""
-    import resource
+    cap (back to the hard limit) with None. Where the platform has no such limit (Windows;
+    macOS refuses it), jobs run uncapped."""
+    try:
+        import resource
 
+        _set_cap(resource, extra_mib)
+    except (ImportError, ValueError, OSError):
+        if extra_mib is not None:
+            log.warning("this platform cannot cap a job's memory; jobs run uncapped")
+
+
+def _set_cap(resource: Any, extra_mib: int | None) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if extra_mib is None:
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
@@ -362,7 +373,8 @@ class Workers:
         name = getattr(job.function, "__name__", "a job")
         try:
             worker.connection.send((job.function, job.args))
-            acknowledged = worker.connection.recv()
+            ready = worker.connection.poll(WARM_SECONDS)
+            acknowledged = worker.connection.recv() if ready else None
         except (EOFError, OSError):
             acknowledged = None
         if acknowledged != STARTED:
@@ -395,12 +407,12 @@ class Workers:
         return value
 
     def shutdown(self) -> None:
-        """Stop the workers: queued jobs are cancelled, running ones are killed."""
+        """Stop the workers: queued jobs are cancelled, running ones are killed (the
+        server is going, and nobody waits for their answers)."""
         with self._lock:
             self._stopping = True
             threads = list(self._threads)
-        for slot in list(self._busy):
-            worker = self._workers[slot]
+        for worker in list(self._workers):
             if worker is not None:
                 worker.process.kill()
         while True:
