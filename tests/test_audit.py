@@ -328,6 +328,17 @@ def test_the_filters_choose_kind_status_file_and_dates(
     assert shown(**{"to": str(today - timedelta(days=1))}) == []
 
 
+def test_a_file_name_is_text_on_the_page_never_markup(
+    planners: dict[str, httpx.Client], worked: Path
+) -> None:
+    name = "<img src=x onerror=alert(1)>.xlsx"
+    post(planners["li"], "/runs", worked, name)
+    page = planners["li"].get("/history", params={"file": "onerror"})
+    assert len(entries(page.text)) == 1
+    assert "<img src=x" not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt;.xlsx" in page.text
+
+
 def test_bad_filters_are_located_problems_in_both_languages(
     planners: dict[str, httpx.Client],
 ) -> None:
@@ -436,17 +447,18 @@ def test_the_documented_columns_are_the_trails() -> None:
     assert documented == list(COLUMNS)
 
 
-def test_a_job_stopped_in_its_worker_is_recorded_as_failed(
-    tmp_path: Path, web_sample: Path
-) -> None:
-    """The sample takes seconds to solve; half a second in, the pool stops its worker."""
+def test_a_job_stopped_in_its_worker_is_recorded_as_failed(tmp_path: Path) -> None:
+    """2,500 units take seconds to read alone; half a second in, the pool stops the worker."""
+    from benchmarks.scale import synthetic_workbook
+
+    slow = synthetic_workbook(tmp_path / "units2500.xlsx", 2500)
     app = create_app(tmp_path / "runs", workers=1, limits=Limits(job_seconds=0.5))
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=120) as client:
-        answer = post(client, "/runs", web_sample)
+        answer = post(client, "/runs", slow)
     assert answer.status_code in (422, 500)  # a page that says why, and no run
     (row,) = trail(tmp_path / "runs")
     assert row["status"] == "failed"
-    assert row["source_sha256"] == hashlib.sha256(web_sample.read_bytes()).hexdigest()
+    assert row["source_sha256"] == hashlib.sha256(slow.read_bytes()).hexdigest()
     assert row["started"] is not None and row["finished"] >= row["started"]
     assert row["error"].startswith("its worker stopped before the job ended")
 
