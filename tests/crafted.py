@@ -92,3 +92,28 @@ def many_code_rows(tmp_path: Path, count: int = 1_000_000) -> Path:
 def truncated(tmp_path: Path, part: str = PROVINCES_PART, keep: float = 0.5) -> Path:
     """The worked example with ``part`` cut off after ``keep`` of its bytes."""
     return rewritten(tmp_path, "truncated.xlsx", lambda xml: xml[: int(len(xml) * keep)], part=part)
+
+
+def unread_sheet_rows(tmp_path: Path, count: int = 1_000_000, cut: bool = False) -> Path:
+    """The worked example with a third sheet, ``notes``, that caf never reads, holding
+    ``count`` code-only rows and no ``<dimension>``, so openpyxl cannot size it cheaply;
+    ``cut`` ends its XML after the rows."""
+    import openpyxl
+
+    plain = write_workbook(tmp_path / "plain-notes.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    workbook = openpyxl.load_workbook(plain)
+    workbook.create_sheet("notes")["A1"] = "notes"
+    workbook.save(plain)
+    path = tmp_path / f"unread-{count}-{cut}.xlsx"
+    rows = b"".join(code_rows(2, count))
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet3.xml":
+                content = re.sub(rb"<dimension[^>]*/>", b"", content)
+                content = content.replace(b"</sheetData>", rows + b"</sheetData>")
+                if cut:
+                    content = content.partition(rows)[0] + rows
+            target.writestr(info.filename, content, compress_type=zipfile.ZIP_DEFLATED)
+    plain.unlink()
+    return path

@@ -37,6 +37,7 @@ from tests.crafted import (
     many_code_rows,
     rewritten,
     truncated,
+    unread_sheet_rows,
 )
 from tests.web_client import with_csrf
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
@@ -131,6 +132,18 @@ def test_a_million_code_only_rows_are_refused_in_seconds_at_the_first_row_too_ma
     assert err.startswith("provinces!A50001: 表格延伸到此单元格，将超过")
     assert "500,000 cells" in err
     assert seconds < 60
+
+
+def test_a_sheet_caf_never_reads_is_never_parsed(tmp_path: Path) -> None:
+    """openpyxl sizes every sheet as it opens a workbook, parsing one without a
+    ``<dimension>`` to its end: 13 s for a million rows in a notes sheet, and a damaged
+    one refused the whole workbook."""
+    cut = unread_sheet_rows(tmp_path, 1_000, cut=True)
+    assert read_workbook(cut).units.equals(plain(tmp_path).units)
+    code, out, err, seconds = caf_check(unread_sheet_rows(tmp_path, 1_000_000))
+    assert code == 0, err
+    assert "valid — 3 units" in out
+    assert seconds < 30
 
 
 def test_more_units_than_the_limit_are_refused_at_the_first_one_too_many(tmp_path: Path) -> None:

@@ -340,10 +340,8 @@ def _grids(
     data_only: bool,
 ) -> dict[str, list[list[Cell]]]:
     """Every chosen sheet's cells, read by openpyxl within its measured extent."""
-    import openpyxl  # imported here: the web app validates uploads without the rest
-
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        workbook = _load(path, data_only, set(sheets.values()))
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise _damaged_workbook(exc, path, name) from None
     try:
@@ -356,6 +354,34 @@ def _grids(
         return grids
     finally:
         workbook.close()
+
+
+def _load(path: Path, data_only: bool, wanted: set[str]) -> Any:
+    """openpyxl's read-only workbook holding only the ``wanted`` sheets, none of them sized.
+
+    ``load_workbook`` sizes every sheet as it opens it, and a sheet without a
+    ``<dimension>`` is sized by parsing all of it: a million rows in a sheet caf never
+    reads cost 13 s. The extent of each wanted sheet is measured beforehand instead.
+    """
+    # imported here: the web app validates uploads without the rest
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Measured(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            """Left unsized: ``_grid`` passes the measured extent."""
+
+    class Reader(ExcelReader):
+        def read_worksheets(self) -> None:
+            for sheet, rel in self.parser.find_sheets():
+                if sheet.name in wanted and rel.target in self.valid_files:
+                    measured = Measured(self.wb, sheet.name, rel.target, self.shared_strings)
+                    measured.sheet_state = sheet.state
+                    self.wb._sheets.append(measured)
+
+    reader = Reader(path, read_only=True, data_only=data_only, keep_links=False)
+    reader.read()
+    return reader.wb
 
 
 def _grid(sheet: Any, extent: Extent) -> list[list[Cell]]:
