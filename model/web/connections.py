@@ -4,9 +4,12 @@ uvicorn arms its keep-alive timeout only after a response, so a client that open
 connection and sends its headers a byte at a time (or never) holds it for ever; a thousand
 of them use up the process's file descriptors, and each refused ``accept`` then logs a
 traceback. Here every connection must deliver a complete request head within
-``header_seconds`` of connecting, or of its previous response, and connections past
-``max_connections`` are answered 503 and closed at once, before they can use up the
-descriptors. The file-descriptor limit itself is raised to the hard limit at start.
+``header_seconds`` of connecting, or of its previous response, and there are at most
+``max_connections``: at the cap, a new connection takes the place of the one that has
+waited longest for its request's head (a slow client, or an idle kept-alive one), so
+clients that hold connections open without asking anything cannot lock others out; only
+when every connection is busy with a request is a new one answered 503 and closed. The
+file-descriptor limit itself is raised to the hard limit at start.
 """
 
 from __future__ import annotations
@@ -36,24 +39,39 @@ SPARE_DESCRIPTORS = 64
 class GuardedH11(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with a deadline on each request head and a connection cap.
 
-    Subclassed per server by ``guarded_protocol``, which sets the two class attributes.
+    Subclassed per server by ``guarded_protocol``, which sets the class attributes.
     """
 
     header_seconds: ClassVar[float] = 10.0
     max_connections: ClassVar[int] = 500
+    waiting: ClassVar[dict[GuardedH11, None]] = {}
+    """The server's connections waiting for a request's head, oldest first."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.max_connections:
+        if len(self.connections) >= self.max_connections and not self._evict():
             transport.write(BUSY)
             transport.close()
             self.transport = transport
+            self._refused = True
             return
         super().connection_made(transport)
         self._arm()
+
+    def _evict(self) -> bool:
+        """Close the connection that has waited longest for a request's head; False when
+        every connection is busy with a request."""
+        while self.waiting:
+            oldest = next(iter(self.waiting))
+            oldest._disarm()
+            if not oldest.transport.is_closing():
+                oldest.transport.close()
+                return True
+        return False
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -67,14 +85,16 @@ class GuardedH11(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self in self.connections:
+        if not self._refused:
             super().connection_lost(exc)
 
     def _arm(self) -> None:
         self._disarm()
         self._head_deadline = self.loop.call_later(self.header_seconds, self._too_slow)
+        self.waiting[self] = None
 
     def _disarm(self) -> None:
+        self.waiting.pop(self, None)
         if self._head_deadline is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
@@ -91,7 +111,7 @@ def guarded_protocol(header_seconds: float, max_connections: int) -> type[Guarde
     return type(
         "GuardedH11",
         (GuardedH11,),
-        {"header_seconds": header_seconds, "max_connections": max_connections},
+        {"header_seconds": header_seconds, "max_connections": max_connections, "waiting": {}},
     )
 
 
