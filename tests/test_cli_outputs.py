@@ -280,6 +280,7 @@ def start(argv: list[str], prefix: list[str] | None = None) -> subprocess.Popen[
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, which Ctrl-C is sent to
     )
 
 
@@ -388,17 +389,20 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
-def interrupt(process: subprocess.Popen[str]) -> tuple[float, str]:
-    """Send Ctrl-C's signal; return the seconds until the process ended, and its stderr."""
+def interrupt(process: subprocess.Popen[str], group: bool = True) -> float:
+    """Press Ctrl-C: SIGINT to the whole process group, as a terminal sends it (or, not
+    ``group``, to caf alone, as ``kill -INT``). Return the seconds until caf ended."""
     sent = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    if group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    answered = time.monotonic() - sent
-    return answered, process.communicate()[1]
+    return time.monotonic() - sent
 
 
 def test_ctrl_c_during_a_solve_answers_at_once_with_130_and_writes_nothing(
@@ -410,14 +414,18 @@ def test_ctrl_c_during_a_solve_answers_at_once_with_130_and_writes_nothing(
     process = start(argv)
     wait_until_read(process, large)
     time.sleep(0.3)
-    answered, err = interrupt(process)
+    answered = interrupt(process)
+    err = process.communicate(timeout=30)[1]
     assert process.returncode == 130, err
     assert answered < 1.0, f"answered Ctrl-C after {answered:.2f} s"
     assert err.strip() == "已中断，未写入任何输出 / interrupted (Ctrl-C): no output was written"
     assert listing(out) == []
 
 
-def test_ctrl_c_during_a_comparison_ends_its_worker_processes(large: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", [True, False], ids=["terminal", "kill-INT"])
+def test_ctrl_c_during_a_comparison_ends_its_worker_processes(
+    large: Path, tmp_path: Path, group: bool
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     sweep = "contribution_ratio=" + ",".join(f"0.0{d}" for d in range(1, 10))
@@ -430,10 +438,14 @@ def test_ctrl_c_during_a_comparison_ends_its_worker_processes(large: Path, tmp_p
         time.sleep(0.05)
     workers = children_of(process.pid)
     assert workers, "the comparison started no worker process"
-    answered, err = interrupt(process)
-    assert process.returncode == 130, err
-    assert answered < 1.0, f"answered Ctrl-C after {answered:.2f} s"
+    answered = interrupt(process, group)
     time.sleep(0.5)
     alive = {pid for pid in workers if running(pid)}
+    for pid in alive:  # this test's own processes: end them, so the test fails, not hangs
+        os.kill(pid, signal.SIGKILL)
     assert not alive, f"worker processes outlived the interruption: {alive}"
+    err = process.communicate(timeout=30)[1]
+    assert process.returncode == 130, err
+    assert answered < 1.0, f"answered Ctrl-C after {answered:.2f} s"
+    assert err.strip() == "已中断，未写入任何输出 / interrupted (Ctrl-C): no output was written"
     assert listing(out) == []
