@@ -11,6 +11,7 @@ and never runs out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -248,55 +250,79 @@ def _start(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def test_a_scheduler_and_two_workers_in_separate_processes_give_the_same_results(
-    tmp_path: Path,
-) -> None:
-    """``dask scheduler`` and two ``dask worker`` processes on loopback, as a planner's IT
-    would start them: the draws run there, and match a run in this process."""
-    scheduler_file = tmp_path / "scheduler.json"
-    started = [
-        _start(
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(scheduler_file),
-        )
-    ]
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Any]]]:
+    """``dask scheduler`` and three ``dask worker`` processes on loopback, as a planner's
+    IT would start them; stopped by their process groups at the end."""
+    scheduler_file = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    scheduler = _start(
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-dashboard",
+        "--scheduler-file",
+        str(scheduler_file),
+    )
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
-        for _ in range(2):
-            started.append(
+        for _ in range(3):
+            workers.append(
                 _start(
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
+                    "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"
                 )
             )
-        data = hand_data(draws=BATCH_DRAWS + 5)
-        remote = run_risk(data, list(data.scenarios), scheduler=address)
-        alone = run_risk(data, list(data.scenarios), in_process=True)
-        assert comparable(remote) == comparable(alone)
-        assert remote.scheduler == address and remote.workers == 2
+        yield address, workers
     finally:
-        for process in started:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
+        for process in [*workers, scheduler]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [*workers, scheduler]:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def test_a_scheduler_and_workers_in_separate_processes_give_the_same_results(
+    cluster: tuple[str, list[Any]],
+) -> None:
+    """The draws run on the cluster and match a run in this process."""
+    address, _ = cluster
+    data = hand_data(draws=BATCH_DRAWS + 5)
+    remote = run_risk(data, list(data.scenarios), scheduler=address)
+    alone = run_risk(data, list(data.scenarios), in_process=True)
+    assert comparable(remote) == comparable(alone)
+    assert remote.scheduler == address and remote.workers == 3
+
+
+def test_a_lost_worker_s_tasks_are_run_again_and_nothing_changes(
+    cluster: tuple[str, list[Any]],
+) -> None:
+    """A worker killed (nanny and all) once the first batch is back: Dask re-runs what it
+    held on the others, and the result is the one a single process computes."""
+    address, workers = cluster
+    data = hand_data(draws=8 * BATCH_DRAWS)
+    killed: list[int] = []
+
+    def kill_one(done: int, total: int) -> None:
+        if not killed:
+            victim = workers[0]
+            os.killpg(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    remote = run_risk(data, list(data.scenarios), scheduler=address, progress=kill_one)
+    assert killed
+    alone = run_risk(data, list(data.scenarios), in_process=True)
+    assert comparable(remote) == comparable(alone)
+    assert remote.scenarios[0].solved == 8 * BATCH_DRAWS
+    assert remote.workers == 2
 
 
 def test_an_address_with_no_scheduler_is_a_located_input_error() -> None:
