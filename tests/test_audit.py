@@ -291,6 +291,7 @@ def test_a_planner_sees_only_their_own_runs_and_an_admin_everyones(
     planners: dict[str, httpx.Client], data_dir: Path, worked: Path
 ) -> None:
     post(planners["li"], "/runs", worked)
+    post(planners["wang"], "/runs", worked)
     everyone = trail(data_dir)
     for name in ("wang", "li"):
         mine = [r["id"] for r in reversed(everyone) if r["user"] == name]

@@ -9,7 +9,9 @@ even when a step never came:
    name, size and SHA-256 (of the bytes the job reads), the parameters asked for; then
    when it finished, its status, the parameters used and the totals.
 3. ``AuditIndex.settle``, in the server with the answer: a job that never started (no
-   workbook, a refused upload, a full queue) or whose worker died is closed here.
+   workbook, an earlier run that is gone, a queue that filled meanwhile) or whose worker
+   died is closed here. A request refused before its form is read (over the size limit,
+   a full queue, no CSRF token) asked for nothing and leaves no row.
 
 The table and its reading are ``run_index``'s. Runs swept by ``--keep-days`` keep their
 row, with ``removed`` set.
@@ -182,12 +184,14 @@ async def recorded(
 
 
 def planned(request: Request, run_id: str, work: Work) -> Work:
-    """Record the plan of ``run_id`` being asked for; return ``work`` (``Site.work``) that
-    runs it audited and settles the row when the worker answers."""
+    """``work`` (``Site.work``) that records the plan of ``run_id`` when it is queued, runs
+    it audited, and settles the row when the worker answers. Nothing is recorded unless the
+    plan is actually queued (``PlanJobs.start`` may find it done or running)."""
     index = index_of(request)
-    entry = index.begin(KIND_PLAN, who(request)[0], _client(request))
+    user, client = who(request)[0], _client(request)
 
     async def audited(job: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any] | None:
+        entry = await asyncio.to_thread(index.begin, KIND_PLAN, user, client)
         wrapped = Audited(str(index.data_dir), entry, KIND_PLAN, job, run_id)
         try:
             result = await work(wrapped, *args)
