@@ -21,7 +21,8 @@ from openpyxl.workbook.workbook import Workbook
 from model.analysis.risk import FAN, MONEY, PERCENTILES, RiskResult
 from model.analysis.risk_narrative import (
     failed_line,
-    likeliest_national_year,
+    likeliest_depletion_year,
+    national_runs_out,
     probability_text,
     risk_sentences,
 )
@@ -32,6 +33,7 @@ from model.export.risk import FAILED_LISTED, RISK_SHEETS, risk_workbook, write_r
 from model.export.risk_tables import REGIMES
 from model.vocabulary import FIGURES, NEVER
 from model.workbook.scenarios import Scenario
+from tests.fixtures_lp import make_data
 from tests.test_docs import _table
 from tests.test_report import formulas, same
 from tests.test_risk import hand_data
@@ -52,6 +54,24 @@ def result() -> RiskResult:
 def failing() -> RiskResult:
     data = hand_data(draws=30, benefit_growth=-0.5, benefit_growth_sd=0.2, plan_end_year=2024)
     return run_risk(data, list(data.scenarios), in_process=True)
+
+
+@pytest.fixture(scope="module")
+def poor() -> RiskResult:
+    """Two units like A: the nation's balance runs out in 2021 in some draws, not all."""
+    unit_a = {
+        "avg_wage_yuan": 100_000.0,
+        "region": "East",
+        "name_en": "",
+        "insured_employees_10k": 100.0,
+        "retirees_10k": 10.0,
+        "contribution_income_100m": 90.0,
+        "expenditure_100m": 100.0,
+        "opening_balance_100m": 15.0,
+    }
+    records = [unit_a | {"code": "A", "name_zh": "甲"}, unit_a | {"code": "C", "name_zh": "丙"}]
+    poorer = make_data(records, hand_data(draws=30).parameters)
+    return run_risk(poorer, list(poorer.scenarios), in_process=True)
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +153,10 @@ def test_the_summary_table_reads_back_the_odds(result: RiskResult, book: Workboo
         assert values[1] == ranks[risk.scenario]
         assert values[2] == same(risk.gap_probability)
         assert values[3:6] == [same(money[f"p{q}"]) for q in PERCENTILES]
-        year, share = likeliest_national_year(risk) or (None, None)
-        assert values[6] == (NEVER.name if year is None else year)
-        assert values[7] == same(share)
+        year, share = likeliest_depletion_year(risk) or (None, None)
+        assert values[6] == same(national_runs_out(risk))
+        assert values[7] == (NEVER.name if year is None else year)
+        assert values[8] == (None if share is None else same(share))
         assert values[9] == f"{risk.solved}/{risk.draws}" == "30/30"
         assert sheet.cell(row=row, column=3).number_format == "0.0%"
 
@@ -154,6 +175,27 @@ def test_the_summary_sentences_are_the_results(result: RiskResult, book: Workboo
             assert "没有一次抽样出现未弥补缺口" in zh
     first = result.ranking()[0].scenario
     assert lines[-1][1].split(": ", 1)[1].startswith(f"1. {first} (")
+
+
+def test_the_nation_running_out_is_told_with_its_year(poor: RiskResult) -> None:
+    (risk,) = poor.scenarios
+    runs_out = national_runs_out(risk)
+    assert 0 < runs_out < 1
+    assert likeliest_depletion_year(risk) == (2021, pytest.approx(runs_out))
+    book = risk_workbook(poor)
+    sheet = book["summary"]
+    row = row_of(sheet, 1, "base")
+    assert [sheet.cell(row, c).value for c in (7, 8, 9)] == [same(runs_out), 2021, same(runs_out)]
+    zh, en = risk_sentences(poor)[0]
+    told = probability_text(runs_out)
+    assert f"全国结余在 {told} 的抽样中于规划期内耗尽，最可能在 2021 年（{told}）" in zh
+    assert f"runs out within the horizon in {told} of the draws, most likely in 2021" in en
+    table = rows(book["national_depletion"])
+    assert [r[:2] for r in table[1:4]] == [
+        [2020, 0],
+        [2021, same(runs_out)],
+        [NEVER.name, same(1 - runs_out)],
+    ]
 
 
 def test_the_summary_states_the_sample(result: RiskResult, book: Workbook) -> None:

@@ -1,6 +1,6 @@
 """A ``RiskResult`` in words: the summary sentences, ``(Chinese, English)`` pairs, and the
-few figures a reader looks for first (the likeliest national depletion year, the unit most
-often short, the failed draws).
+few figures a reader looks for first (the odds and the likeliest year of the national
+balance running out, the unit most often short, the failed draws).
 
 Every surface that shows the plan under uncertainty can print the same sentences; the
 workbook only lays them out.
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from model.analysis.narrative import Line, yi
 from model.analysis.risk import RiskResult, ScenarioRisk
 
@@ -19,18 +17,6 @@ from model.analysis.risk import RiskResult, ScenarioRisk
 def probability_text(probability: float) -> str:
     """``62.5%``, ``5%``: a probability to one decimal of a percent, trailing zeros dropped."""
     return f"{probability * 100:.1f}".rstrip("0").rstrip(".") + "%"
-
-
-def likeliest_national_year(risk: ScenarioRisk) -> tuple[int | None, float] | None:
-    """The national depletion year most draws give (None: not within the horizon) and the
-    share of draws that give it; the earliest year on a tie; None when no draw solved."""
-    shares = risk.national_depletion
-    if not risk.solved or shares.isna().all():
-        return None
-    values = shares.to_numpy(dtype=float)
-    best = int(np.nanargmax(values))
-    year = shares.index[best]
-    return (None if year is None else int(year)), float(values[best])
 
 
 def national_runs_out(risk: ScenarioRisk) -> float:

@@ -24,12 +24,7 @@ from openpyxl import Workbook
 
 from model.analysis.narrative import WARNING_HEADING, warning_line
 from model.analysis.risk import FAN, PERCENTILES, RiskResult, ScenarioRisk
-from model.analysis.risk_narrative import (
-    failed_line,
-    likeliest_national_year,
-    national_runs_out,
-    risk_sentences,
-)
+from model.analysis.risk_narrative import failed_line, risk_sentences
 from model.export.cells import (
     COUNT,
     MONEY,
@@ -55,13 +50,15 @@ from model.export.layout import (
     versions,
     write_file,
 )
-from model.export.plan_tables import RIGHT, put_year
+from model.export.plan_tables import RIGHT
 from model.export.risk_charts import FAN_HEIGHT_CM, add_fan_chart
 from model.export.risk_tables import (
+    NATIONAL_HEADERS,
     PROBABILITY,
     REGIMES,
     depletion_sheet,
     national_depletion_sheet,
+    put_national,
     ranking_sheet,
     solved_text,
     subsidy_sheet,
@@ -92,9 +89,7 @@ SUMMARY_HEADERS: tuple[tuple[str, float], ...] = (
     (f"追加补助合计 p5\nTotal extra subsidy p5\n({YI})", 15.0),
     (f"追加补助合计 p50\nTotal extra subsidy p50\n({YI})", 15.0),
     (f"追加补助合计 p95\nTotal extra subsidy p95\n({YI})", 15.0),
-    ("全国最可能耗尽年份\nNational most likely runs out", 15.0),
-    ("该年份的概率\nIts probability", 12.0),
-    ("规划期内耗尽的概率\nRuns out within the horizon", 17.0),
+    *NATIONAL_HEADERS,
     ("已求解抽样\nDraws solved", 10.0),
 )
 FAILED_LISTED = 200
@@ -191,26 +186,14 @@ def _scenario_table(
     sheet.section_row(row, ["各情景 By scenario"])
     row += 1
     sheet.header_row(row, labels, widths)
-    ranks = {risk.scenario: rank for rank, risk in enumerate(result.ranking(), start=1)}
-    fmts = [None, COUNT, PROBABILITY, MONEY, MONEY, MONEY, None, PROBABILITY, PROBABILITY, None]
+    ranks = {id(risk): rank for rank, risk in enumerate(result.ranking(), start=1)}
     for risk in result.scenarios:
         row += 1
-        likeliest = likeliest_national_year(risk)
         money = [risk.money.at["total_subsidy_100m", f"p{q}"] for q in PERCENTILES]
-        values = [
-            risk.scenario,
-            ranks[risk.scenario],
-            risk.gap_probability,
-            *money,
-            None,
-            likeliest[1] if likeliest else None,
-            national_runs_out(risk),
-            None,
-        ]
-        sheet.put_row(row, values, fmts)
-        sheet.text(row, len(values), f"{risk.solved}/{risk.draws}", alignment=RIGHT)
-        if likeliest is not None:
-            put_year(sheet, row, 7, likeliest[0], None)
+        values = [risk.scenario, ranks[id(risk)], risk.gap_probability, *money]
+        sheet.put_row(row, values, [None, COUNT, PROBABILITY, *(MONEY for _ in money)])
+        put_national(sheet, row, len(values) + 1, risk)
+        sheet.text(row, len(labels), f"{risk.solved}/{risk.draws}", alignment=RIGHT)
     return row
 
 

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from model.analysis.risk import MONEY as MONEY_KEYS
 from model.analysis.risk import PERCENTILES, RiskResult, ScenarioRisk
-from model.analysis.risk_narrative import likeliest_national_year
+from model.analysis.risk_narrative import likeliest_depletion_year, national_runs_out
 from model.export.cells import (
     COUNT,
     HEADER_FILL,
@@ -134,6 +134,29 @@ def solved_text(risk: ScenarioRisk) -> str:
     return f"已求解 {risk.solved}/{risk.draws} 次抽样 {risk.solved} of {risk.draws} draws solved"
 
 
+# --- the national balance in one scenario's row ---------------------------------------
+
+NATIONAL_HEADERS: tuple[tuple[str, float], ...] = (
+    ("全国结余规划期内耗尽的概率\nNational balance runs out within the horizon", 19.0),
+    ("最可能耗尽年份\nMost likely year", 13.0),
+    ("该年份的概率\nIts probability", 12.0),
+)
+"""With no extra subsidy, as the sentences say it."""
+NATIONAL_FORMATS = (PROBABILITY, None, PROBABILITY)
+
+
+def put_national(sheet: Grid, row: int, column: int, risk: ScenarioRisk) -> None:
+    """The ``NATIONAL_HEADERS`` figures of ``risk`` from ``column`` of ``row``: the year reads
+    "never" when no draw runs out, and all three stay blank when no draw solved."""
+    if not risk.solved:
+        return
+    sheet.put(row, column, national_runs_out(risk), PROBABILITY)
+    likeliest = likeliest_depletion_year(risk)
+    put_year(sheet, row, column + 1, likeliest[0] if likeliest else None, None)
+    if likeliest is not None:
+        sheet.put(row, column + 2, likeliest[1], PROBABILITY)
+
+
 # --- ranking -------------------------------------------------------------------------------
 
 RANKING_HEADERS: tuple[tuple[str, float], ...] = (
@@ -142,8 +165,7 @@ RANKING_HEADERS: tuple[tuple[str, float], ...] = (
     (f"追加补助合计第95百分位\nTotal extra subsidy, p95\n({YI})", 20.0),
     ("出现缺口的概率\nProbability of a gap", 16.0),
     (f"追加补助合计中位数\nTotal extra subsidy, median\n({YI})", 20.0),
-    ("全国最可能耗尽年份\nNational balance most likely runs out", 20.0),
-    ("该年份的概率\nIts probability", 14.0),
+    *NATIONAL_HEADERS,
     ("已求解抽样\nDraws solved", 12.0),
 )
 RANKING_NOTE = (
@@ -161,26 +183,22 @@ def ranking_sheet(sheet: Grid, result: RiskResult) -> None:
     """One row per scenario, the most robust first."""
     labels, widths = zip(*RANKING_HEADERS, strict=True)
     sheet.table_header(labels, widths, frozen="C2")
-    fmts = [COUNT, None, MONEY, PROBABILITY, MONEY, None, PROBABILITY, COUNT]
+    fmts = [COUNT, None, MONEY, PROBABILITY, MONEY, *NATIONAL_FORMATS, COUNT]
     row = 1
     for rank, risk in enumerate(result.ranking(), start=1):
         row += 1
-        likeliest = likeliest_national_year(risk)
-        share = likeliest[1] if likeliest else None
         values = [
-            rank,
+            None,
             risk.scenario,
             risk.subsidy_p95,
             risk.gap_probability,
             risk.money.at["total_subsidy_100m", "p50"],
-            None,
-            share,
+            *(None for _ in NATIONAL_HEADERS),
             risk.solved,
         ]
         sheet.put_row(row, values, fmts)
         sheet.put(row, 1, rank, COUNT, alignment=CENTRE)
-        if likeliest is not None:
-            put_year(sheet, row, 6, likeliest[0], None)
+        put_national(sheet, row, 6, risk)
     sheet.autofilter(len(labels), row)
     sentences(sheet, row + 1, [RANKING_NOTE], sum(widths), len(widths))
 
@@ -270,7 +288,7 @@ def national_depletion_sheet(sheet: Grid, result: RiskResult) -> None:
     distribution, shaded white to blue."""
     scenarios = result.scenarios
     labels = [f"{FIGURES['year'].zh}\n{FIGURES['year'].en}", *(s.scenario for s in scenarios)]
-    widths = [14.0, *(SCENARIO_WIDTH for _ in scenarios)]
+    widths = [19.0, *(SCENARIO_WIDTH for _ in scenarios)]
     sheet.table_header(labels, widths, frozen="B2")
     fmts = [COUNT, *(PROBABILITY for _ in scenarios)]
     # Scenarios may end in different years: a year beyond one's horizon stays blank.
