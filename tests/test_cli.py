@@ -49,6 +49,13 @@ PARAMETER_KEYS = {
     "optimize_ratio_path",
     "ratio_max",
     "ratio_step_max",
+    "draws",
+    "seed",
+    "shock_correlation",
+    "wage_growth_sd",
+    "insured_growth_sd",
+    "retiree_growth_sd",
+    "benefit_growth_sd",
 }
 
 
