@@ -279,6 +279,20 @@ def test_a_plan_is_recorded_under_its_run(
     post(client, f"/runs/{run_id}/plan")  # asked again: the same plan, not a new entry
     assert len(trail(data_dir, "kind = 'plan' AND run_id = ?", run_id)) == 1
 
+    assert post(client, f"/runs/{run_id}/risk", draws="3").status_code == 303
+    while client.get(f"/runs/{run_id}/risk").status_code == 202:
+        assert time.monotonic() < deadline + 90, "the plan under uncertainty did not finish"
+        time.sleep(0.3)
+    (risk,) = trail(data_dir, "kind = 'risk' AND run_id = ?", run_id)
+    page = json.loads((data_dir / run_id / "risk" / PAGE).read_text(encoding="utf-8"))
+    meta = json.loads((data_dir / run_id / "risk" / "meta.json").read_text(encoding="utf-8"))
+    assert (risk["user"], risk["status"]) == ("chief", meta["status"])
+    assert json.loads(risk["parameters"])["draws"] == 3
+    assert json.loads(risk["used_parameters"])["seed"] == page["seed"]
+    history = client.get("/history", params={"kind": "risk"}).text
+    assert entries(history) == [risk["id"]]
+    assert f'href="/runs/{run_id}/risk"' in history
+
 
 # --- the history page and its exports --------------------------------------------------------
 

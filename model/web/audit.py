@@ -33,6 +33,7 @@ from model.vocabulary import STATUS_GAP
 from model.web.run_index import (
     FAILED,
     KIND_PLAN,
+    KIND_RISK,
     PROBLEMS,
     TOTALS,
     AuditIndex,
@@ -52,12 +53,16 @@ log = logging.getLogger(__name__)
 
 def asked_parameters(kind: str, extra: tuple[Any, ...]) -> dict[str, Any]:
     """What the planner asked for, from a job's extra arguments: the scenario and the
-    form's non-blank values (a run, a plan) or the typed sweep (a comparison)."""
+    form's non-blank values (a run, a plan), the typed sweep (a comparison), and for a plan
+    under uncertainty its number of draws too."""
     if kind == "compare":
         return {"sweep": list(extra[0]) if extra else []}
     scenario, form = (*extra, "", {})[:2]
     overrides = {k: v for k, v in dict(form).items() if str(v).strip()}
-    return {"scenario": scenario, "overrides": overrides}
+    asked = {"scenario": scenario, "overrides": overrides}
+    if kind == KIND_RISK and len(extra) > 2:
+        asked["draws"] = extra[2]
+    return asked
 
 
 def outcome(
@@ -65,16 +70,21 @@ def outcome(
 ) -> tuple[str, dict[str, Any]]:
     """A finished job's status and the figures the trail keeps, read from what it wrote:
     a run's and a plan's totals (a plan's over its horizon), a comparison's scenario
-    count, how many have a gap, and its base scenario's totals. A plan's overrides are its
-    run's, which is what it was asked with."""
+    count, how many have a gap, and its base scenario's totals; a plan under uncertainty's
+    draws, seed and shocks (its odds are on its page). A plan's overrides are its run's,
+    which is what it was asked with."""
     figures: dict[str, Any] = {}
-    if kind == KIND_PLAN:
+    if kind in (KIND_PLAN, KIND_RISK):
         figures["overrides"] = as_json([[k, v] for k, v in asked.get("overrides", {}).items()])
     problems = result.get("problems")
     if problems:
         return PROBLEMS, {**figures, "problems": len(problems)}
     meta = result.get("meta", {})
     status = str(meta.get("status", FAILED))
+    if kind == KIND_RISK:
+        page = json.loads((folder / "page.json").read_text(encoding="utf-8"))
+        shocks = {k: page[k] for k in ("draws", "seed", "correlation", "sigma") if k in page}
+        return status, {**figures, "used_parameters": as_json(shocks)}
     if kind == "compare":
         document = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
         scenarios = document["scenarios"]
@@ -183,16 +193,17 @@ async def recorded(
     return response
 
 
-def planned(request: Request, run_id: str, work: Work) -> Work:
-    """``work`` (``Site.work``) that records the plan of ``run_id`` when it is queued, runs
-    it audited, and settles the row when the worker answers. Nothing is recorded unless the
-    plan is actually queued (``PlanJobs.start`` may find it done or running)."""
+def planned(request: Request, run_id: str, work: Work, kind: str = KIND_PLAN) -> Work:
+    """``work`` (``Site.work``) that records the plan (or, with ``kind`` ``KIND_RISK``, the
+    plan under uncertainty) of ``run_id`` when it is queued, runs it audited, and settles
+    the row when the worker answers. Nothing is recorded unless it is actually queued
+    (``PlanJobs.start`` may find it done or running)."""
     index = index_of(request)
     user, client = who(request)[0], _client(request)
 
     async def audited(job: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any] | None:
-        entry = await asyncio.to_thread(index.begin, KIND_PLAN, user, client)
-        wrapped = Audited(str(index.data_dir), entry, KIND_PLAN, job, run_id)
+        entry = await asyncio.to_thread(index.begin, kind, user, client)
+        wrapped = Audited(str(index.data_dir), entry, kind, job, run_id)
         try:
             result = await work(wrapped, *args)
         except BaseException as error:

@@ -26,6 +26,7 @@ from model.web.audit import index_of, who
 from model.web.run_index import (
     COLUMNS,
     KIND_PLAN,
+    KIND_RISK,
     KINDS,
     OUTCOMES,
     REMOVED,
@@ -151,7 +152,8 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     link = None
     if done and row["run_id"]:
         prefix = "/compare/" if row["kind"] == "compare" else "/runs/"
-        link = prefix + row["run_id"] + ("/plan" if row["kind"] == KIND_PLAN else "")
+        part = {KIND_PLAN: "/plan", KIND_RISK: "/risk"}.get(row["kind"], "")
+        link = prefix + row["run_id"] + part
     return {
         **row,
         **{key: utc(row[key]) for key in TIMES},

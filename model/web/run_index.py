@@ -68,12 +68,14 @@ MIGRATIONS: list[database.Step] = [
     "ALTER TABLE runs ADD COLUMN overrides TEXT",
 ]
 
-KIND_PLAN = "plan"
+KIND_PLAN, KIND_RISK = "plan", "risk"
 KINDS: dict[str, Label] = {
     "run": Label("计算", "Run"),
     "compare": Label("比较", "Comparison"),
     KIND_PLAN: Label("多年规划", "Multi-year plan"),
+    KIND_RISK: Label("风险分析", "Plan under uncertainty"),
 }
+"""A plan and a plan under uncertainty belong to a run: their rows carry its ``run_id``."""
 
 QUEUED, RUNNING, PROBLEMS, FAILED, REFUSED = "queued", "running", "problems", "failed", "refused"
 OPEN = (QUEUED, RUNNING)
