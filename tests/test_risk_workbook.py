@@ -1,10 +1,10 @@
 """The risk workbook: read it back and check every probability, percentile, colour scale,
 chart and trace against the ``RiskResult`` it was written from.
 
-Two runs of the hand case of tests/test_risk.py, made once for the module: two scenarios
-(no contribution at all, and a 20% ratio that carries unit A) of 30 draws, and one scenario
-whose benefits fall 50% a year with a 20-point s.d., so some draws have a negative
-expenditure and fail.
+Runs of the hand case of tests/test_risk.py, made once for the module: two scenarios (no
+contribution at all, and a 20% ratio that carries unit A) of 30 draws; one scenario whose
+benefits fall 50% a year with a 20-point s.d., so some draws have a negative expenditure
+and fail; and two units like A, so the nation itself runs out in some draws.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.chart import LineChart
 from openpyxl.workbook.workbook import Workbook
 
-from model.analysis.risk import FAN, MONEY, PERCENTILES, RiskResult
+from model.analysis.risk import FAN, MONEY, PERCENTILES, RiskResult, solve_draws, summarise
 from model.analysis.risk_narrative import (
     failed_line,
     likeliest_depletion_year,
@@ -396,3 +396,36 @@ def test_a_scenario_name_is_never_a_formula(result: RiskResult, tmp_path: Path) 
     book = load_workbook(path)
     assert book["unit_gap"]["D1"].value == INJECTION
     assert book["unit_gap"]["D1"].data_type == "s"
+
+
+def test_a_scenario_with_no_draw_solved_is_blank_not_zero(result: RiskResult) -> None:
+    """Every draw of the second scenario fails: its figures are blank (NaN), never 0%, the
+    sentence says there are no odds, and it ranks last."""
+    data = hand_data(draws=5)
+    scenario = data.scenarios[0]
+    batch = solve_draws(data, scenario, 0, range(5))
+    failed = dataclasses.replace(batch, failed=tuple((n, "no optimum") for n in batch.draws))
+    lost = dataclasses.replace(summarise(data, scenario, [failed], 5), scenario="lost")
+    assert lost.solved == 0
+    book = risk_workbook(dataclasses.replace(result, scenarios=(result.scenarios[0], lost)))
+    sheet = book["summary"]
+    row = row_of(sheet, 1, "lost")
+    assert [sheet.cell(row, c).value for c in range(2, 11)] == [2, *([None] * 7), "0/5"]
+    assert "在「lost」情景下，5 次抽样无一求解，无法给出概率。" in [r[0] for r in rows(sheet)]
+    assert [r[1] for r in rows(book["ranking"])[1:3]] == [result.scenarios[0].scenario, "lost"]
+    assert rows(book["unit_gap"])[1][3] is None
+
+
+def test_scenarios_of_different_horizons_share_the_national_table() -> None:
+    data = hand_data(draws=10)
+    base = data.scenarios[0].parameters
+    short = Scenario("short", base)
+    long = Scenario("long", base.with_overrides({"plan_end_year": 2022}))
+    result = run_risk(data, [short, long], in_process=True)
+    table = rows(risk_workbook(result)["national_depletion"])
+    assert [r[0] for r in table[1:5]] == [2020, 2021, 2022, NEVER.name]
+    assert table[3][1] is None and table[3][2] is not None  # 2022 is beyond "short"
+    book = risk_workbook(result)
+    assert len(book["fan"]._charts) == 2
+    heading = row_of(book["depletion_rule"], 1, "情景 Scenario: long")
+    assert book["depletion_rule"].cell(heading + 1, 5).value == "2022"
