@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -223,9 +224,10 @@ def unit_gap_sheet(sheet: Grid, result: RiskResult) -> None:
     totals = [s.gap_probability for s in scenarios]
     sheet.put_row(2, [None, "任一单位 Any unit", *totals], fmts, font=TOTAL_FONT)
     row = 2
-    for code, name in zip(first.codes, first.names, strict=True):
+    table = pd.concat([s.unit_gap_probability for s in scenarios], axis=1)
+    figures = table.reindex(list(first.codes)).to_numpy(dtype=float).tolist()
+    for code, name, shares in zip(first.codes, first.names, figures, strict=True):
         row += 1
-        shares = [s.unit_gap_probability.get(code) for s in scenarios]
         sheet.put_row(row, [code, name, *shares], fmts)
     colour_scale(sheet, _cells(2, 3, row, len(labels)))
     sentences(sheet, row + 1, [UNIT_GAP_NOTE, SCALE_NOTE], sum(widths), len(widths))
@@ -265,9 +267,10 @@ def _depletion_block(
     frame = risk.depletion[regime.key]
     fmts = [None, None, *(PROBABILITY for _ in risk.years)]
     top = row + 1
-    for code, name in zip(risk.codes, risk.names, strict=True):
+    figures = frame.loc[list(risk.codes)].to_numpy(dtype=float).tolist()
+    for code, name, shares in zip(risk.codes, risk.names, figures, strict=True):
         row += 1
-        sheet.put_row(row, [code, name, *frame.loc[code].tolist()], fmts)
+        sheet.put_row(row, [code, name, *shares], fmts)
     colour_scale(sheet, _cells(top, 3, row, 2 + len(risk.years)))
     return row
 
