@@ -236,6 +236,7 @@ class Workers:
         self._mean_seconds = 5.0
         self._workers: list[_Worker | None] = [None] * self.count
         self._threads: list[threading.Thread] = []
+        self._handed: set[int] = set()
         self._busy: set[int] = set()
         self._stopping = False
 
@@ -297,15 +298,6 @@ class Workers:
             with self._lock:
                 self._admitted -= 1
 
-    def check_room(self) -> None:
-        """Refuse early, before a request's body is read, when no place is free.
-
-        Raises:
-            QueueFull: every place is taken.
-        """
-        if not _ADMITTED.get() and self._admitted >= self.capacity:
-            raise QueueFull(self.retry_after())
-
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` in a worker and await its result without blocking.
 
@@ -340,11 +332,13 @@ class Workers:
             if not job.future.set_running_or_notify_cancel():
                 continue
             started = time.monotonic()
+            self._handed.add(slot)
             try:
                 job.future.set_result(self._attempt(slot, job, retries=1))
             except BaseException as error:
                 job.future.set_exception(error)
             finally:
+                self._handed.discard(slot)
                 self._busy.discard(slot)
             self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)
         worker, self._workers[slot] = self._workers[slot], None
@@ -407,12 +401,14 @@ class Workers:
         return value
 
     def shutdown(self) -> None:
-        """Stop the workers: queued jobs are cancelled, running ones are killed (the
-        server is going, and nobody waits for their answers)."""
+        """Stop the workers: queued jobs are cancelled, the workers of jobs in hand are
+        killed (the server is going, and nobody waits for their answers), idle ones are
+        asked to leave."""
         with self._lock:
             self._stopping = True
             threads = list(self._threads)
-        for worker in list(self._workers):
+        for slot in list(self._handed):
+            worker = self._workers[slot]
             if worker is not None:
                 worker.process.kill()
         while True:
