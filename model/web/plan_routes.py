@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from model.web import plan_charts
 from model.web.audit import planned
-from model.web.plans import DONE, FAILED, NONE, PROBLEMS, RUNNING
+from model.web.plans import DONE, FAILED, PROBLEMS, RUNNING
 from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
 from model.web.site import Site, attachment, now, site_of
 from model.web.storage import KIND_RUN, PAGE, PLAN_DIR, PLAN_PROBLEMS
@@ -42,9 +42,7 @@ async def request_plan(request: Request, run_id: str) -> Response:
     site = site_of(request)
     site.store.meta(run_id, KIND_RUN)
     if plan_end_year(site, run_id) is not None:
-        asked = site.plans.state(site.store, run_id) in (NONE, FAILED)
-        work = planned(request, run_id, site.work) if asked else site.work
-        site.plans.start(site.store, work, run_id, now)
+        site.plans.start(site.store, planned(request, run_id, site.work), run_id, now)
     return RedirectResponse(f"/runs/{run_id}/plan", status_code=303)
 
 

@@ -18,7 +18,7 @@ from model.errors import Problem
 from model.web import forms
 from model.web.audit import planned
 from model.web.plan_routes import REFRESH_SECONDS, plan_end_year
-from model.web.plans import DONE, FAILED, NONE, PROBLEMS, RUNNING
+from model.web.plans import DONE, FAILED, PROBLEMS, RUNNING
 from model.web.risk_charts import fan_chart
 from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
 from model.web.run_index import KIND_RISK
@@ -61,8 +61,7 @@ async def request_risk(request: Request, run_id: str) -> Response:
     if problem is not None:
         return site.problems([problem], "抽样次数有误 The number of draws", f"/runs/{run_id}/plan")
     if plan_end_year(site, run_id) is not None and has_plan(site, run_id):
-        asked = site.risks.state(site.store, run_id) in (NONE, FAILED)
-        work = planned(request, run_id, site.work, KIND_RISK) if asked else site.work
+        work = planned(request, run_id, site.work, KIND_RISK)
         site.risks.start(site.store, work, run_id, now, (int(text),))
     return RedirectResponse(f"/runs/{run_id}/risk", status_code=303)
 
