@@ -117,3 +117,17 @@ def unread_sheet_rows(tmp_path: Path, count: int = 1_000_000, cut: bool = False)
             target.writestr(info.filename, content, compress_type=zipfile.ZIP_DEFLATED)
     plain.unlink()
     return path
+
+
+def merged_ranges(tmp_path: Path, count: int, first_row: int = 2) -> Path:
+    """The worked example with ``count`` merged ranges ``K{r}:L{r}``, one a row from
+    ``first_row`` on: a few MB of XML that compresses to almost nothing."""
+    merges = b"".join(
+        b'<mergeCell ref="K%d:L%d"/>' % (r, r) for r in range(first_row, first_row + count)
+    )
+    block = b'</sheetData><mergeCells count="%d">%s</mergeCells>' % (count, merges)
+    return rewritten(
+        tmp_path,
+        f"merges-{count}-{first_row}.xlsx",
+        lambda xml: xml.replace(b"</sheetData>", block),
+    )

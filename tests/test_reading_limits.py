@@ -35,6 +35,7 @@ from tests.crafted import (
     far_column,
     far_row,
     many_code_rows,
+    merged_ranges,
     rewritten,
     truncated,
     unread_sheet_rows,
@@ -144,6 +145,27 @@ def test_a_sheet_caf_never_reads_is_never_parsed(tmp_path: Path) -> None:
     assert code == 0, err
     assert "valid — 3 units" in out
     assert seconds < 30
+
+
+def test_a_million_merged_ranges_are_refused_at_the_first_one_too_many(tmp_path: Path) -> None:
+    """4.6 MB of file: openpyxl and the marks once built every range (33 s, 750 MB)."""
+    code, out, err, _ = caf_check(merged_ranges(tmp_path, 1_000_000))
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("provinces!K250002: 合并区域超过 250,000 个")
+    assert "found more than 250,000 merged ranges" in err
+
+
+def test_merged_ranges_up_to_half_the_cells_are_read_and_checked(tmp_path: Path) -> None:
+    """The worked example's table is 40 cells, so 40 allows 20 ranges."""
+    (problem,) = refused(merged_ranges(tmp_path, 21, first_row=10), max_cells=40)
+    assert problem.where == "provinces!K30"
+    below = merged_ranges(tmp_path, 20, first_row=10)
+    assert read_workbook(below, limits=ReadingLimits(max_cells=40)).units.equals(
+        plain(tmp_path).units
+    )
+    inside = refused(merged_ranges(tmp_path, 3, first_row=2))
+    assert [p.where for p in inside] == ["provinces!K2:L2", "provinces!K3:L3", "provinces!K4:L4"]
 
 
 def test_more_units_than_the_limit_are_refused_at_the_first_one_too_many(tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ from typing import Any
 from xml.parsers import expat
 
 from model.errors import InputError, Problem
-from model.workbook.limits import ReadingLimits, beyond_cells, beyond_columns, beyond_rows
+from model.workbook.limits import (
+    ReadingLimits,
+    beyond_cells,
+    beyond_columns,
+    beyond_rows,
+    too_many_merges,
+)
 
 _CHUNK = 1024 * 1024
 _VALUE_TAGS = frozenset({"v", "f", "is"})
@@ -89,11 +95,12 @@ def _refuse_doctype(*_: object) -> int:
 class _Walk:
     """The position of each start tag; a cell counts once a ``<v>``, ``<f>`` or ``<is>``
     opens inside it, and any other tag closes that chance (an ``<xm:f>`` in the sheet's
-    extensions belongs to no cell)."""
+    extensions belongs to no cell). Merged ranges are counted too: each is read and
+    checked, and a sheet of ``max_cells`` cells holds at most half as many."""
 
     def __init__(self, sheet: str, limits: ReadingLimits) -> None:
         self.sheet, self.limits = sheet, limits
-        self.row = self.column = self.last_row = self.last_column = 0
+        self.row = self.column = self.last_row = self.last_column = self.merges = 0
         self.in_cell = False
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
@@ -111,6 +118,11 @@ class _Walk:
             self.in_cell = False
         else:
             self.in_cell = False
+            if tag == "mergeCell":
+                self.merges += 1
+                if self.merges > self.limits.max_cells // 2:
+                    where = attributes.get("ref", "A1").partition(":")[0]
+                    raise InputError([too_many_merges(self.sheet, where, self.limits)])
 
     def _holds(self) -> None:
         row, column, limits = self.row, self.column, self.limits

@@ -100,3 +100,16 @@ def too_many_units(sheet: str, row: int, limits: ReadingLimits) -> Problem:
         f"统筹单位超过 {most} 个；此行已超出上限",
         f"请最多保留 {most} 个统筹单位（每个一行），或将研究拆分为多个工作簿",
     )
+
+
+def too_many_merges(sheet: str, where: str, limits: ReadingLimits) -> Problem:
+    """More merged ranges than a sheet within ``max_cells`` can hold."""
+    most = f"{limits.max_cells // 2:,}"
+    return Problem(
+        f"{sheet}!{where}",
+        f"found more than {most} merged ranges, more than a sheet caf reads can hold",
+        "unmerge every cell (select all, then Merge & Center ▸ Unmerge Cells) and delete "
+        "what lies outside your table",
+        f"合并区域超过 {most} 个，超出 caf 可读取的工作表所能容纳的数量",
+        "请取消所有合并（全选后点击“合并后居中 ▸ 取消单元格合并”），并删除表格以外的内容",
+    )

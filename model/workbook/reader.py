@@ -9,6 +9,7 @@ workbooks, oversized files and zip bombs are refused cheaply.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 import zipfile
@@ -394,7 +395,8 @@ def _grid(sheet: Any, extent: Extent) -> list[list[Cell]]:
         return []
     rows: list[list[Cell]] = []
     cells = sheet.iter_rows(min_row=1, max_row=extent.rows, min_col=1, max_col=extent.columns)
-    for row in cells:
+    # Stop at the last row: openpyxl would parse on to the end, merged ranges and all.
+    for row in itertools.islice(cells, extent.rows):
         rows.append([(getattr(c, "value", None), getattr(c, "data_type", "n")) for c in row])
     while rows and all(blank(v) for v, _ in rows[-1]):
         rows.pop()
