@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from model.analysis.comparison import Comparison
     from model.analysis.plan import Plan
     from model.analysis.results import Allocation
+    from model.analysis.risk import RiskResult
     from model.workbook.reader import FundData
     from model.workbook.scenarios import Scenario
 
@@ -97,6 +98,27 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=0, help="processes to use (default: all cores)"
     )
 
+    risk = _solving_command(
+        commands, "risk", "the plan under uncertainty of every scenario, on Dask"
+    )
+    risk.add_argument("--draws", type=int, help="growth draws per scenario (default: draws)")
+    risk.add_argument("--seed", type=int, help="fixes the draws (default: seed)")
+    risk.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="sweep a policy parameter (repeatable), as for compare",
+    )
+    risk.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786); default: a local cluster on this machine",
+    )
+    risk.add_argument(
+        "--workers", type=int, default=0, help="local worker processes (default: all cores)"
+    )
+
     from model.web.server import add_arguments
 
     add_arguments(commands.add_parser("serve", help="start the web interface"))
@@ -144,6 +166,7 @@ def main(
             "run": _run,
             "compare": _compare,
             "plan": _plan,
+            "risk": _risk,
             "serve": _serve,
             "user": _user,
         }[args.command]
@@ -461,7 +484,34 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_GAP if comparison.any_gap else EXIT_OK
 
 
-def _progress_bar(stream: TextIO) -> Callable[[int, int], None] | None:
+def _risk(args: argparse.Namespace, out: TextIO) -> int:
+    _check_outputs(args)  # before the imports: a refusal answers at once
+    from model.analysis.risk_narrative import risk_sentences
+    from model.analysis.risk_run import run_risk, with_sample
+    from model.export.risk import write_risk_workbook
+    from model.workbook.reader import read_workbook
+    from model.workbook.scenarios import sweep_scenarios
+
+    def solve() -> tuple[FundData, RiskResult]:
+        data = read_workbook(args.workbook)
+        sweep = args.sweep
+        scenarios = sweep_scenarios(data.parameters, sweep) if sweep else list(data.scenarios)
+        scenarios = with_sample(scenarios, args.draws, args.seed)
+        progress = _progress_bar(args.err, "draws")
+        result = run_risk(data, scenarios, args.scheduler, args.workers or None, progress=progress)
+        return data, result
+
+    data, result = _in_background(solve)
+    _save(args, lambda path: write_risk_workbook(result, path, force=True), result)
+    lines = warning_lines(data.source.warnings)
+    lines += [line for pair in risk_sentences(result) for line in pair]
+    for line in lines:
+        print(line, file=out)
+    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
+    return EXIT_GAP if result.any_gap else EXIT_OK
+
+
+def _progress_bar(stream: TextIO, unit: str = "scenarios") -> Callable[[int, int], None] | None:
     """A one-line bar on a terminal; nothing at all when the output is not a terminal."""
     if not stream.isatty():
         return None
@@ -469,7 +519,7 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int], None] | None:
     def show(done: int, total: int) -> None:
         filled = int(30 * done / total)
         end = "\n" if done == total else ""
-        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} scenarios{end}")
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {unit}{end}")
         stream.flush()
 
     return show
