@@ -52,14 +52,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/national.py
 	$(BIN)/python benchmarks/plan.py --sizes 340x30
+	$(BIN)/python benchmarks/risk.py --draws 100 --county 340x30
 
-# Render the sample's allocation and plan workbooks, and the comparison workbook of the
-# 37-scenario sweep of docs/inputs.md, through LibreOffice to PDF and PNG pages (not part
+# Render the sample's allocation and plan workbooks, the comparison workbook of the
+# 37-scenario sweep of docs/inputs.md and a 3-policy risk workbook of 20 draws each, through LibreOffice to PDF and PNG pages (not part
 # of `make test`; needs libreoffice-calc and poppler-utils). The sample's own horizon (2035)
 # and growth defaults drive the plan.
 SHOT := reports/allocation_2020
 PLAN_SHOT := reports/plan_2020
 CMP_SHOT := reports/comparison_2020
+RISK_SHOT := reports/risk_2020
 CMP_SWEEP := --sweep contribution_ratio=0.035,0.04,0.045 --sweep reserve_months_floor=0,3 \
 	--sweep max_rule_deviation=0,0.2 --sweep objective=maximin,range,mad
 screenshots: $(STAMP)
@@ -72,13 +74,17 @@ screenshots: $(STAMP)
 	$(BIN)/caf compare $(SAMPLE) -o $(CMP_SHOT).xlsx $(CMP_SWEEP) --force; \
 	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
 	rm -f $(SHOT).pdf $(SHOT)-*.png $(PLAN_SHOT).pdf $(PLAN_SHOT)-*.png
-	rm -f $(CMP_SHOT).pdf $(CMP_SHOT)-*.png
+	$(BIN)/caf risk $(SAMPLE) -o $(RISK_SHOT).xlsx --draws 20 --sweep max_rule_deviation=blank,0.2 --force; \
+	code=$$?; if [ $$code -ne 0 ] && [ $$code -ne 3 ]; then exit $$code; fi
+	rm -f $(CMP_SHOT).pdf $(CMP_SHOT)-*.png $(RISK_SHOT).pdf $(RISK_SHOT)-*.png
 	libreoffice --headless -env:UserInstallation=file://$${TMPDIR:-/tmp}/caf-libreoffice \
-		--convert-to pdf --outdir reports $(SHOT).xlsx $(PLAN_SHOT).xlsx $(CMP_SHOT).xlsx
+		--convert-to pdf --outdir reports $(SHOT).xlsx $(PLAN_SHOT).xlsx $(CMP_SHOT).xlsx \
+		$(RISK_SHOT).xlsx
 	pdftoppm -png -r 60 $(SHOT).pdf $(SHOT)
 	pdftoppm -png -r 60 $(PLAN_SHOT).pdf $(PLAN_SHOT)
 	pdftoppm -png -r 60 -l 8 $(CMP_SHOT).pdf $(CMP_SHOT)  # the kpi and charts sheets
-	@ls $(SHOT)-*.png $(PLAN_SHOT)-*.png $(CMP_SHOT)-*.png
+	pdftoppm -png -r 60 $(RISK_SHOT).pdf $(RISK_SHOT)
+	@ls $(SHOT)-*.png $(PLAN_SHOT)-*.png $(CMP_SHOT)-*.png $(RISK_SHOT)-*.png
 
 # Screenshots of the web interface from the browser tests (headless Chromium).
 screenshots-web: $(STAMP) browser
