@@ -55,9 +55,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/risk.py --draws 100 --county 340x30
 
 # Render the sample's allocation and plan workbooks, the comparison workbook of the
-# 37-scenario sweep of docs/inputs.md and a 3-policy risk workbook of 20 draws each, through LibreOffice to PDF and PNG pages (not part
-# of `make test`; needs libreoffice-calc and poppler-utils). The sample's own horizon (2035)
-# and growth defaults drive the plan.
+# 37-scenario sweep of docs/inputs.md and a 3-policy risk workbook of 20 draws each,
+# through LibreOffice to PDF and PNG pages (not part of `make test`; needs
+# libreoffice-calc and poppler-utils). The sample's own horizon (2035) and growth defaults
+# drive the plan.
 SHOT := reports/allocation_2020
 PLAN_SHOT := reports/plan_2020
 CMP_SHOT := reports/comparison_2020
