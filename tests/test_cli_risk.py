@@ -126,3 +126,15 @@ def test_an_output_over_the_input_is_refused(tmp_path: Path) -> None:
     before = source.read_bytes()
     code = main(["risk", str(source), "-o", str(source), "--force"], io.StringIO(), io.StringIO())
     assert code == 2 and source.read_bytes() == before
+
+
+def test_the_documented_risk_keys_are_the_ones_written(
+    answered: tuple[int, dict[str, Any], Path],
+) -> None:
+    from tests.test_docs import _json_keys
+
+    _, result, _ = answered
+    assert _json_keys("risk") == list(result)
+    scenario = result["scenarios"][0]
+    assert _json_keys("risk-scenario") == list(scenario)
+    assert _json_keys("risk-unit") == list(scenario["units"][0])
