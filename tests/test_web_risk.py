@@ -23,8 +23,7 @@ from playwright.sync_api import Page, expect
 
 from model.analysis.risk_run import run_risk, with_sample
 from model.export.risk import RISK_SHEETS
-from model.web.plans import PROGRESS, PartJobs
-from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
+from model.web.plans import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS, PROGRESS, PartJobs
 from model.workbook.reader import read_workbook
 from tests.conftest import LiveServer
 from tests.test_web import post_run, run_id_of

@@ -16,8 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from model.web import plan_charts
 from model.web.audit import planned
-from model.web.plans import DONE, FAILED, PROBLEMS, RUNNING
-from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
+from model.web.plans import DEFAULT_WEB_DRAWS, DONE, FAILED, MAX_WEB_DRAWS, PROBLEMS, RUNNING
 from model.web.site import Site, attachment, now, site_of
 from model.web.storage import KIND_RUN, PAGE, PLAN_DIR, PLAN_PROBLEMS
 from model.web.views import page_handler

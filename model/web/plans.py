@@ -38,6 +38,12 @@ or not asked for."""
 PROGRESS = "progress.json"
 """A running job's ``{"done": n, "total": n}``, written in its staging folder."""
 
+DEFAULT_WEB_DRAWS = 100
+"""A risk run's draws unless the planner asks otherwise: about half a minute on the sample's
+plan, enough to read odds to a few points; ``caf risk`` takes thousands."""
+MAX_WEB_DRAWS = 2000
+"""The most draws one web request may ask for; more belong to ``caf risk`` and Dask."""
+
 
 class PartJobs:
     """The jobs of one part (``storage.PLAN_DIR``, ``storage.RISK_DIR``) this server process

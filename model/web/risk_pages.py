@@ -12,12 +12,6 @@ from model.analysis.risk import FAN, MONEY, REGIMES, RiskResult
 from model.analysis.risk_narrative import risk_sentences
 from model.lp.shocks import SD_KEYS
 
-DEFAULT_WEB_DRAWS = 100
-"""A modest default: about half a minute on the sample's plan, enough to read odds to a
-few points; ``caf risk`` takes thousands."""
-MAX_WEB_DRAWS = 2000
-"""The most draws one web request may ask for; more belong to ``caf risk`` and Dask."""
-
 PROBABILITY_BINS: tuple[tuple[float, str, str], ...] = (
     (0.0, "heat-6", "0"),
     (0.05, "heat-5", "≤ 5%"),

@@ -18,9 +18,8 @@ from model.errors import Problem
 from model.web import forms
 from model.web.audit import planned
 from model.web.plan_routes import REFRESH_SECONDS, plan_end_year
-from model.web.plans import DONE, FAILED, PROBLEMS, RUNNING
+from model.web.plans import DEFAULT_WEB_DRAWS, DONE, FAILED, MAX_WEB_DRAWS, PROBLEMS, RUNNING
 from model.web.risk_charts import fan_chart
-from model.web.risk_pages import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS
 from model.web.run_index import KIND_RISK
 from model.web.site import Site, attachment, now, site_of
 from model.web.storage import KIND_RUN, PAGE, PLAN_DIR, PLAN_PROBLEMS, RISK_DIR
