@@ -131,3 +131,27 @@ def merged_ranges(tmp_path: Path, count: int, first_row: int = 2) -> Path:
         f"merges-{count}-{first_row}.xlsx",
         lambda xml: xml.replace(b"</sheetData>", block),
     )
+
+
+def shared_strings(tmp_path: Path, count: int) -> Path:
+    """The worked example with a string table of ``count`` texts that no cell uses."""
+    plain = write_workbook(tmp_path / "plain-strings.xlsx", WORKED_EXAMPLE, WORKED_PARAMETERS)
+    table = b"".join(b"<si><t>%d</t></si>" % i for i in range(count))
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    strings = b'<sst xmlns="%s" count="%d" uniqueCount="%d">%s</sst>' % (main, count, count, table)
+    kind = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    relation = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    path = tmp_path / f"strings-{count}.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "[Content_Types].xml":
+                override = b'<Override PartName="/xl/sharedStrings.xml" ContentType="%s"/>' % kind
+                content = content.replace(b"</Types>", override + b"</Types>")
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                link = b'<Relationship Id="rIdS" Type="%s" Target="sharedStrings.xml"/>' % relation
+                content = content.replace(b"</Relationships>", link + b"</Relationships>")
+            target.writestr(info.filename, content, compress_type=zipfile.ZIP_DEFLATED)
+        target.writestr("xl/sharedStrings.xml", strings, compress_type=zipfile.ZIP_DEFLATED)
+    plain.unlink()
+    return path

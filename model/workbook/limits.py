@@ -113,3 +113,17 @@ def too_many_merges(sheet: str, where: str, limits: ReadingLimits) -> Problem:
         f"合并区域超过 {most} 个，超出 caf 可读取的工作表所能容纳的数量",
         "请取消所有合并（全选后点击“合并后居中 ▸ 取消单元格合并”），并删除表格以外的内容",
     )
+
+
+def too_many_strings(source: str, limits: ReadingLimits) -> Problem:
+    """A string table longer than any sheet caf reads could use."""
+    most = f"{limits.max_cells:,}"
+    return Problem(
+        source,
+        f"the workbook holds more than {most} different texts, more than the sheets caf "
+        "reads could use",
+        "copy the sheets caf reads (provinces, parameters and the optional ones) into a new "
+        "workbook and save that",
+        f"工作簿中不同的文本超过 {most} 个，超出 caf 读取的工作表所能用到的数量",
+        "请将 caf 读取的工作表（provinces、parameters 及可选工作表）复制到新工作簿中并保存",
+    )
