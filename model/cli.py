@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -179,7 +180,10 @@ def main(
             print(problem, file=err)
         return EXIT_INPUT
     except KeyboardInterrupt:
+        from model.xlsx import remove_temporaries
+
         _stop_workers()
+        remove_temporaries()
         print("已中断，未写入任何输出 / interrupted (Ctrl-C): no output was written", file=err)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: a planner never sees a traceback
@@ -213,11 +217,16 @@ def _in_background(work: Callable[[], T]) -> T:
 
     Python acts on a signal only in the main thread, between bytecodes; a HiGHS solve is one
     long call into C, so run on the main thread it would hold Ctrl-C back until it ends.
-    Whatever ``work`` raises is raised here.
+    The worker blocks SIGINT, and so do the threads and worker processes it starts, so the
+    signal always reaches the main thread, and a comparison's workers are ended by it
+    (``_stop_workers``) rather than each stopping mid-task. Whatever ``work`` raises is
+    raised here.
     """
     outcome: list[tuple[bool, Any]] = []
 
     def target() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             outcome.append((True, work()))
         except BaseException as error:  # handed to the main thread, which reports it

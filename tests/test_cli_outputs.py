@@ -274,12 +274,19 @@ def unprivileged() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-def start(argv: list[str], prefix: list[str] | None = None) -> subprocess.Popen[str]:
+def start(
+    argv: list[str], prefix: list[str] | None = None, temporary: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start caf; ``temporary`` is its own TMPDIR, to see what it leaves there."""
+    environment = dict(os.environ)
+    if temporary is not None:
+        environment["TMPDIR"] = str(temporary)
     return subprocess.Popen(
         [*(prefix or []), *CAF, *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=environment,
         start_new_session=True,  # its own process group, which Ctrl-C is sent to
     )
 
@@ -449,3 +456,29 @@ def test_ctrl_c_during_a_comparison_ends_its_worker_processes(
     assert answered < 1.0, f"answered Ctrl-C after {answered:.2f} s"
     assert err.strip() == "已中断，未写入任何输出 / interrupted (Ctrl-C): no output was written"
     assert listing(out) == []
+
+
+def test_ctrl_c_while_writing_leaves_the_old_outputs_as_they_were(
+    large: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.xlsx").write_bytes(b"last month's workbook")
+    (out / "r.json").write_text("{}", encoding="utf-8")
+    argv = ["run", str(large), "-o", str(out / "a.xlsx"), "--json", str(out / "r.json")]
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = start([*argv, "--force"], temporary=scratch)
+    wait_until_read(process, large)
+    deadline = time.monotonic() + 300
+    while not any(name.endswith(".tmp") for name in listing(out)):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.002)
+    answered = interrupt(process)
+    err = process.communicate(timeout=30)[1]
+    assert process.returncode == 130, err
+    assert answered < 1.0, f"answered Ctrl-C after {answered:.2f} s"
+    assert listing(out) == ["a.xlsx", "r.json"]
+    assert (out / "a.xlsx").read_bytes() == b"last month's workbook"
+    assert (out / "r.json").read_text(encoding="utf-8") == "{}"
+    assert listing(scratch) == []  # openpyxl's own temporary files are gone too
