@@ -412,13 +412,14 @@ def interrupt(process: subprocess.Popen[str], group: bool = True) -> float:
     return time.monotonic() - sent
 
 
+@pytest.mark.parametrize("command", ["run", "plan"])
 def test_ctrl_c_during_a_solve_answers_at_once_with_130_and_writes_nothing(
-    large: Path, tmp_path: Path
+    large: Path, tmp_path: Path, command: str
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    argv = ["run", str(large), "-o", str(out / "a.xlsx"), "--json", str(out / "r.json")]
-    process = start(argv)
+    argv = [command, str(large), "-o", str(out / "a.xlsx"), "--json", str(out / "r.json")]
+    process = start([*argv, "--set", "plan_end_year=2022"] if command == "plan" else argv)
     wait_until_read(process, large)
     time.sleep(0.3)
     answered = interrupt(process)
