@@ -25,6 +25,7 @@ every job in flight, queued ones too, when one worker dies):
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import logging
 import math
@@ -53,6 +54,10 @@ STARTED = "started"
 PARENT_POLL_SECONDS = 0.5
 STOP_SECONDS = 5
 WARM_SECONDS = 180
+RECENT_JOBS = 20
+FIRST_GUESS_SECONDS = 2.0
+"""``Retry-After`` counts the waiting jobs at the pace of the last ``RECENT_JOBS``; before
+any has run, at this many seconds a job."""
 """How long a fresh worker may take to import the solver and acknowledge its first job."""
 
 
@@ -233,7 +238,7 @@ class Workers:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._lock = threading.Lock()
         self._admitted = 0
-        self._mean_seconds = 5.0
+        self._durations: collections.deque[float] = collections.deque(maxlen=RECENT_JOBS)
         self._workers: list[_Worker | None] = [None] * self.count
         self._threads: list[threading.Thread] = []
         self._handed: set[int] = set()
@@ -274,7 +279,9 @@ class Workers:
     def retry_after(self) -> int:
         """Seconds until a place is likely free: the waiting jobs at the recent pace."""
         rounds = max(1, math.ceil((self._admitted - self.count + 1) / self.count))
-        return max(1, min(300, math.ceil(rounds * self._mean_seconds)))
+        recent = list(self._durations)
+        pace = sum(recent) / len(recent) if recent else FIRST_GUESS_SECONDS
+        return max(1, min(300, math.ceil(rounds * pace)))
 
     @contextmanager
     def admit(self) -> Iterator[None]:
@@ -340,7 +347,7 @@ class Workers:
             finally:
                 self._handed.discard(slot)
                 self._busy.discard(slot)
-            self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)
+            self._durations.append(time.monotonic() - started)
         worker, self._workers[slot] = self._workers[slot], None
         if worker is not None:
             worker.stop(kill=False)
