@@ -109,26 +109,35 @@ def project(
     rates = growth_rates(units, parameters, horizon)
     planned = {d: 1.0 + rates[d].to_numpy(dtype=float) for d in GROWTH_DRIVERS}
     overrides = _overrides(horizon, units.index)
+    # The columns that change from year to year, carried as arrays (one frame is built a
+    # year, at once: setting columns one by one on a copied frame cost more than the LP of
+    # a risk draw): the grown figures, and any figure the projection sheet replaces.
+    grown_keys = [key for key in GROWS_WITH if key in units]
+    replaced = {key for by_key in overrides.values() for key in by_key} - set(grown_keys)
+    current = {key: units[key].to_numpy(dtype=float) for key in grown_keys}
+    current |= {key: units[key].to_numpy() for key in sorted(replaced)}
     frames = [units]
     for index, year in enumerate(years[1:], start=1):
         factor = planned
         if shocks is not None:
             factor = {d: planned[d] + shocks[index, :, j] for j, d in enumerate(GROWTH_DRIVERS)}
-        previous = frames[-1]
-        frame = previous.copy()
-        for key, drivers in GROWS_WITH.items():
-            if key not in frame:
-                continue
-            grown = previous[key].to_numpy(dtype=float).copy()
-            for driver in drivers:
-                grown = grown * factor[driver]
-            frame[key] = grown
+        following = dict(current)
+        for key in grown_keys:
+            column = current[key]
+            for driver in GROWS_WITH[key]:
+                column = column * factor[driver]
+            following[key] = column
         for key, values in overrides.get(year, {}).items():
             given = ~np.isnan(values)
-            column = frame[key].to_numpy(dtype=float).copy()
+            column = np.array(following[key], dtype=float)
             column[given] = values[given]
-            frame[key] = column
-        frames.append(frame)
+            following[key] = column
+        current = following
+        frames.append(
+            pd.DataFrame(
+                {key: current.get(key, units[key]) for key in units.columns}, index=units.index
+            )
+        )
     ratios = tuple(ratio for _, ratio in ratio_path_for(parameters, horizon))
     return Projection(years=years, units=tuple(frames), ratios=ratios, growth=rates)
 
