@@ -155,3 +155,16 @@ def shared_strings(tmp_path: Path, count: int) -> Path:
         target.writestr("xl/sharedStrings.xml", strings, compress_type=zipfile.ZIP_DEFLATED)
     plain.unlink()
     return path
+
+
+def many_styles(tmp_path: Path, count: int) -> Path:
+    """The worked example with ``count`` more cell formats in its styles part."""
+    extra = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' * count
+
+    def change(xml: bytes) -> bytes:
+        head, found, tail = xml.partition(b"<cellXfs")
+        assert found
+        opening, _, rest = tail.partition(b">")
+        return head + found + opening + b">" + extra + rest
+
+    return rewritten(tmp_path, f"styles-{count}.xlsx", change, part="xl/styles.xml")

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
-
-from defusedxml import ElementTree
 
 from model.errors import InputError, Problem
 from model.workbook.limits import (
@@ -26,7 +25,6 @@ from model.workbook.limits import (
     beyond_columns,
     beyond_rows,
     too_many_merges,
-    too_many_strings,
 )
 
 _CHUNK = 1024 * 1024
@@ -42,7 +40,7 @@ class Extent:
     columns: int = 0
 
 
-class _Damaged(Exception):
+class Damaged(Exception):
     """What in the sheet's XML cannot be read, in the parser's words."""
 
 
@@ -67,7 +65,7 @@ def sheet_extent(
             return _scan(stream, sheet, limits)
     except KeyError:
         raise damaged(source, sheet, "its part is missing from the file") from None
-    except (_Damaged, expat.ExpatError) as exc:
+    except (Damaged, expat.ExpatError) as exc:
         raise damaged(source, sheet, " ".join(str(exc).split()) or type(exc).__name__) from None
 
 
@@ -79,20 +77,31 @@ def _scan(stream: Any, sheet: str, limits: ReadingLimits) -> Extent:
     ever declared, so none can expand.
     """
     walk = _Walk(sheet, limits)
+    stream_starts(stream, walk.start)
+    return Extent(walk.last_row, walk.last_column)
+
+
+def stream_starts(stream: Any, start: Callable[[str, dict[str, str]], None]) -> None:
+    """Call ``start`` with each start tag of the XML in ``stream``, read a megabyte at a
+    time, refusing a document type declaration.
+
+    Raises:
+        expat.ExpatError: the XML is not well formed (cut off, say).
+        Damaged: it declares a document type, or ``start`` found it unreadable.
+    """
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_doctype
     parser.ExternalEntityRefHandler = _refuse_doctype
-    parser.StartElementHandler = walk.start
+    parser.StartElementHandler = start
     while chunk := stream.read(_CHUNK):
         parser.Parse(chunk, False)
     parser.Parse(b"", True)
-    return Extent(walk.last_row, walk.last_column)
 
 
 def _refuse_doctype(*_: object) -> int:
-    raise _Damaged("it declares a document type, which a workbook never does")
+    raise Damaged("it declares a document type, which a workbook never does")
 
 
 class _Walk:
@@ -145,9 +154,9 @@ def _row_number(attribute: str | None, previous: int) -> int:
     try:
         number = float(attribute)
     except ValueError:
-        raise _Damaged(f'a row is numbered "{attribute}"') from None
+        raise Damaged(f'a row is numbered "{attribute}"') from None
     if not number.is_integer() or number < 1:
-        raise _Damaged(f'a row is numbered "{attribute}"')
+        raise Damaged(f'a row is numbered "{attribute}"')
     return int(number)
 
 
@@ -156,7 +165,7 @@ def _column_number(reference: str | None, previous: int) -> int:
         return previous + 1
     match = _REF.fullmatch(reference)
     if match is None:
-        raise _Damaged(f'a cell is named "{reference}"')
+        raise Damaged(f'a cell is named "{reference}"')
     number = 0
     for letter in match.group(1).upper():
         number = number * 26 + ord(letter) - 64
@@ -178,56 +187,3 @@ def damaged(source: str, sheet: str, detail: str) -> InputError:
             )
         ]
     )
-
-
-_CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
-_SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-
-
-def count_shared_strings(archive: zipfile.ZipFile, source: str, limits: ReadingLimits) -> int:
-    """Count the workbook's shared strings (every distinct text of every sheet), which
-    openpyxl reads whole before any sheet, at about 20 µs each; refuse more than
-    ``limits.max_cells``, which no sheet caf reads could use.
-
-    Raises:
-        InputError: too many strings, or a damaged string table.
-    """
-    part = _shared_strings_part(archive)
-    if part is None:
-        return 0
-    count = 0
-
-    def start(name: str, _: dict[str, str]) -> None:
-        nonlocal count
-        if name.rpartition(":")[2] == "si":
-            count += 1
-            if count > limits.max_cells:
-                raise InputError([too_many_strings(source, limits)])
-
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_doctype
-    parser.ExternalEntityRefHandler = _refuse_doctype
-    parser.StartElementHandler = start
-    try:
-        with archive.open(part) as stream:
-            while chunk := stream.read(_CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-    except (_Damaged, expat.ExpatError) as exc:
-        raise damaged(source, "sharedStrings", " ".join(str(exc).split())) from None
-    return count
-
-
-def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
-    """The string table's part, found as openpyxl finds it: by its content type."""
-    try:
-        types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
-    except KeyError:
-        return None
-    for override in types.iter(_CONTENT_TYPES):
-        if override.get("ContentType") == _SHARED_STRINGS:
-            part = override.get("PartName", "").lstrip("/")
-            return part if part in archive.namelist() else None
-    return None

@@ -39,10 +39,11 @@ from model.schema import (
 )
 from model.workbook.archive import inspect_archive
 from model.workbook.cells import Uncached, blank, coerce_cell, column_letter, text_of
-from model.workbook.extent import Extent, count_shared_strings, damaged, sheet_extent
+from model.workbook.extent import Extent, damaged, sheet_extent
 from model.workbook.headers import Cell, read_headers
 from model.workbook.horizon import Horizon, plan_problems
 from model.workbook.limits import DEFAULT_LIMITS, ReadingLimits, too_many_units
+from model.workbook.parts import check_parts
 from model.workbook.plan_fields import PLAN_SHEETS
 from model.workbook.plan_sheets import (
     Window,
@@ -171,7 +172,7 @@ def read_workbook(
     warnings: list[Problem] = []
     chosen = _choose_sheets(_declared_sheets(path, name), warnings)
     with zipfile.ZipFile(path) as archive:
-        count_shared_strings(archive, name, limits)
+        check_parts(archive, name, limits)
         extents = {
             key: sheet_extent(archive, info.part, info.name, name, limits)
             for key, info in chosen.items()
