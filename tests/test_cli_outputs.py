@@ -352,6 +352,21 @@ def test_a_read_only_output_folder_is_refused_before_reading(large: Path, read_o
     assert listing(read_only) == []
 
 
+def test_a_template_into_a_read_only_folder_is_bad_input_not_an_internal_error(
+    read_only: Path,
+) -> None:
+    result = subprocess.run(
+        [*unprivileged(), *CAF, "template", str(read_only / "t.xlsx")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"{read_only / 't.xlsx'}: 无法写入输出文件夹 {read_only}")
+    assert "cannot be written to (Permission denied)" in result.stderr
+    assert listing(read_only) == []
+
+
 def test_json_folder_made_read_only_during_the_solve_leaves_no_workbook(
     large: Path, tmp_path: Path
 ) -> None:
