@@ -164,7 +164,9 @@ def test_run_unknown_scenario_returns_2(
             "wage_base_share, reserve_months_floor, objective, max_rule_deviation, "
             "central_subsidy_budget_100m, min_return_share, "
             "standard_contribution_rate, plan_end_year, wage_growth, insured_growth, "
-            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max",
+            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max, "
+            "draws, seed, shock_correlation, wage_growth_sd, insured_growth_sd, "
+            "retiree_growth_sd, benefit_growth_sd",
         ),
         (
             "contribution_ratio=4",
@@ -226,7 +228,9 @@ def test_run_good_set_is_applied(
             "contribution_ratio, wage_base_share, reserve_months_floor, objective, "
             "max_rule_deviation, central_subsidy_budget_100m, min_return_share, "
             "standard_contribution_rate, plan_end_year, wage_growth, insured_growth, "
-            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max",
+            "retiree_growth, benefit_growth, optimize_ratio_path, ratio_max, ratio_step_max, "
+            "draws, seed, shock_correlation, wage_growth_sd, insured_growth_sd, "
+            "retiree_growth_sd, benefit_growth_sd",
         ),
         (
             "contribution_ratio=",
