@@ -24,6 +24,7 @@ from model.workbook.archive import inspect_archive
 from model.workbook.scenarios import Parameters, apply_overrides, parse_assignment, sweep_scenarios
 from model.xlsx import refuse_overwrite
 from tests.conftest import LiveServer
+from tests.web_client import with_csrf
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -279,7 +280,7 @@ def test_cli_sweep_and_serve_problems_print_chinese_then_english(
 @pytest.fixture
 def client(live_server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        yield http
+        yield with_csrf(http)
 
 
 ITEM = re.compile(
