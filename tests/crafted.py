@@ -168,3 +168,15 @@ def many_styles(tmp_path: Path, count: int) -> Path:
         return head + found + opening + b">" + extra + rest
 
     return rewritten(tmp_path, f"styles-{count}.xlsx", change, part="xl/styles.xml")
+
+
+def many_names(tmp_path: Path, count: int) -> Path:
+    """The worked example with ``count`` defined names in its workbook part."""
+    names = b"".join(
+        b'<definedName name="n%d">provinces!$A$1</definedName>' % i for i in range(count)
+    )
+
+    def change(xml: bytes) -> bytes:
+        return xml.replace(b"</sheets>", b"</sheets><definedNames>" + names + b"</definedNames>")
+
+    return rewritten(tmp_path, f"names-{count}.xlsx", change, part="xl/workbook.xml")

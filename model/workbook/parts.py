@@ -1,9 +1,10 @@
-"""The workbook-wide parts openpyxl reads whole before any sheet: the string table and
-the styles, counted as a stream first.
+"""The workbook-wide parts read whole before any sheet: the workbook part (sheets and
+defined names), the string table and the styles, counted as a stream first.
 
-openpyxl builds an object for every shared string and every style entry as it opens a
-workbook, whichever sheets are read: three million strings (a 7.9 MB file) took 62 s and
-550 MB, a million cell formats (186 KB) 34 s and 880 MB. Each part is found as openpyxl
+openpyxl builds an object for every defined name, shared string and style entry as it
+opens a workbook, whichever sheets are read: three million strings (a 7.9 MB file) took
+62 s and 550 MB, a million cell formats (186 KB) 34 s and 880 MB, a million defined names
+(2.6 MB) 33 s and 900 MB. Each part is found as openpyxl
 finds it, by its content type, and refused past a count no workbook caf reads needs.
 """
 
@@ -23,25 +24,37 @@ _SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 SHARED_STRINGS = f"{_SPREADSHEET}.sharedStrings+xml"
 STYLES = f"{_SPREADSHEET}.styles+xml"
 
-MAX_STYLE_ENTRIES = 300_000
-"""Excel allows 64,000 cell formats; with their fonts, fills, borders and alignments a
-real styles part holds well under 300,000 elements."""
+WORKBOOK_TYPES = (
+    f"{_SPREADSHEET}.sheet.main+xml",
+    f"{_SPREADSHEET}.template.main+xml",
+)
+
+MAX_ENTRIES = 300_000
+"""Elements of the styles part and of the workbook part. Excel allows 64,000 cell formats,
+and with their fonts, fills, borders and alignments a real styles part holds well under
+300,000; a workbook part lists sheets and defined names, of which a workbook bloated by
+years of copied sheets may hold tens of thousands."""
 
 
 def check_parts(archive: zipfile.ZipFile, source: str, limits: ReadingLimits) -> None:
-    """Refuse a string table of more than ``limits.max_cells`` texts (more than any sheet
-    caf reads could use) and a styles part of more than ``MAX_STYLE_ENTRIES`` elements.
+    """Refuse a workbook part or a styles part of more than ``MAX_ENTRIES`` elements, and
+    a string table of more than ``limits.max_cells`` texts (more than any sheet caf reads
+    could use).
 
     Raises:
         InputError: either is too long, or damaged; named by the planner's file.
     """
     parts = _parts_by_type(archive)
+    books = {"xl/workbook.xml", *(parts[kind] for kind in WORKBOOK_TYPES if kind in parts)}
+    for book in sorted(books & set(archive.namelist())):
+        # a damaged workbook part is refused, in its own words, by the list of sheets
+        _count(archive, book, None, MAX_ENTRIES, _too_many_names(source), source, damage=False)
     if SHARED_STRINGS in parts:
         refusal = too_many_strings(source, limits)
         _count(archive, parts[SHARED_STRINGS], "si", limits.max_cells, refusal, source)
     if STYLES in parts:
         refusal = _too_many_styles(source)
-        _count(archive, parts[STYLES], None, MAX_STYLE_ENTRIES, refusal, source)
+        _count(archive, parts[STYLES], None, MAX_ENTRIES, refusal, source)
 
 
 def _parts_by_type(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -65,8 +78,10 @@ def _count(
     most: int,
     refusal: Problem,
     source: str,
+    damage: bool = True,
 ) -> None:
-    """Count the start tags named ``tag`` (every one when None); refuse past ``most``."""
+    """Count the start tags named ``tag`` (every one when None); refuse past ``most``, and
+    refuse damaged XML unless ``damage`` is False."""
     count = 0
 
     def start(name: str, _: dict[str, str]) -> None:
@@ -80,6 +95,8 @@ def _count(
         with archive.open(part) as stream:
             stream_starts(stream, start)
     except (Damaged, expat.ExpatError) as exc:
+        if not damage:
+            return
         said = " ".join(str(exc).split())
         raise InputError(
             [
@@ -95,7 +112,7 @@ def _count(
 
 
 def _too_many_styles(source: str) -> Problem:
-    most = f"{MAX_STYLE_ENTRIES:,}"
+    most = f"{MAX_ENTRIES:,}"
     return Problem(
         source,
         f"the workbook's styles hold more than {most} entries; Excel itself allows 64,000 "
@@ -104,4 +121,16 @@ def _too_many_styles(source: str) -> Problem:
         "workbook and save that",
         f"工作簿的样式条目超过 {most} 个；Excel 本身最多允许 64,000 种单元格格式",
         "请将 caf 读取的工作表（provinces、parameters 及可选工作表）复制到新工作簿中并保存",
+    )
+
+
+def _too_many_names(source: str) -> Problem:
+    most = f"{MAX_ENTRIES:,}"
+    return Problem(
+        source,
+        f"the workbook's list of sheets and defined names holds more than {most} entries",
+        "delete unused names (Formulas ▸ Name Manager), or copy the sheets caf reads into "
+        "a new workbook and save that",
+        f"工作簿的工作表和名称列表超过 {most} 项",
+        "请删除未使用的名称（公式 ▸ 名称管理器），或将 caf 读取的工作表复制到新工作簿中并保存",
     )

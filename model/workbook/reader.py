@@ -170,9 +170,10 @@ def read_workbook(
     digest, size = inspect_archive(path, name)
     source = Source(name=name, sha256=digest, size_bytes=size)
     warnings: list[Problem] = []
-    chosen = _choose_sheets(_declared_sheets(path, name), warnings)
     with zipfile.ZipFile(path) as archive:
         check_parts(archive, name, limits)
+    chosen = _choose_sheets(_declared_sheets(path, name), warnings)
+    with zipfile.ZipFile(path) as archive:
         extents = {
             key: sheet_extent(archive, info.part, info.name, name, limits)
             for key, info in chosen.items()
