@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import statistics
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -55,9 +56,11 @@ PARENT_POLL_SECONDS = 0.5
 STOP_SECONDS = 5
 WARM_SECONDS = 180
 RECENT_JOBS = 20
-FIRST_GUESS_SECONDS = 2.0
-"""``Retry-After`` counts the waiting jobs at the pace of the last ``RECENT_JOBS``; before
-any has run, at this many seconds a job."""
+FIRST_GUESS_SECONDS = 1.0
+"""``Retry-After`` counts the waiting jobs at the median pace of the last ``RECENT_JOBS``
+(a fresh worker's first job, slower while its caches fill, is left out); before any has
+run, at this many seconds a job. Too short a wait costs a planner one more 503, answered
+before the upload is read; too long a one costs a planner the difference."""
 """How long a fresh worker may take to import the solver and acknowledge its first job."""
 
 
@@ -242,6 +245,7 @@ class Workers:
         self._workers: list[_Worker | None] = [None] * self.count
         self._threads: list[threading.Thread] = []
         self._handed: set[int] = set()
+        self._served = [0] * self.count
         self._busy: set[int] = set()
         self._stopping = False
 
@@ -280,7 +284,7 @@ class Workers:
         """Seconds until a place is likely free: the waiting jobs at the recent pace."""
         rounds = max(1, math.ceil((self._admitted - self.count + 1) / self.count))
         recent = list(self._durations)
-        pace = sum(recent) / len(recent) if recent else FIRST_GUESS_SECONDS
+        pace = statistics.median(recent) if recent else FIRST_GUESS_SECONDS
         return max(1, min(300, math.ceil(rounds * pace)))
 
     @contextmanager
@@ -339,6 +343,7 @@ class Workers:
             if not job.future.set_running_or_notify_cancel():
                 continue
             started = time.monotonic()
+            warm, serving = self._served[slot] > 0, self._workers[slot]
             self._handed.add(slot)
             try:
                 job.future.set_result(self._attempt(slot, job, retries=1))
@@ -347,7 +352,10 @@ class Workers:
             finally:
                 self._handed.discard(slot)
                 self._busy.discard(slot)
-            self._durations.append(time.monotonic() - started)
+            if warm:
+                self._durations.append(time.monotonic() - started)
+            if self._workers[slot] is serving:
+                self._served[slot] += 1
         worker, self._workers[slot] = self._workers[slot], None
         if worker is not None:
             worker.stop(kill=False)
@@ -358,6 +366,7 @@ class Workers:
             if worker is not None:
                 worker.stop(kill=True)
             worker = self._workers[slot] = _Worker(self.limits.job_memory_mib, self.limits.reading)
+            self._served[slot] = 0
         return worker
 
     def _replace(self, slot: int) -> None:
