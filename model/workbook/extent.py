@@ -29,6 +29,7 @@ from model.workbook.limits import (
 
 _CHUNK = 1024 * 1024
 _VALUE_TAGS = frozenset({"v", "f", "is"})
+_DIGITS = "0123456789"
 _REF = re.compile(r"([A-Za-z]{1,7})(\d+)")
 
 
@@ -114,11 +115,20 @@ class _Walk:
         self.sheet, self.limits = sheet, limits
         self.row = self.column = self.last_row = self.last_column = self.merges = 0
         self.in_cell = False
+        self.columns: dict[str, int] = {}
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
-        tag = name.rpartition(":")[2]
+        tag = name if ":" not in name else name.rpartition(":")[2]
         if tag == "c":
-            self.column = _column_number(attributes.get("r"), self.column)
+            reference = attributes.get("r")
+            if reference is None:
+                self.column += 1
+            else:  # the column of a reference seen before, as most are
+                letters = reference.rstrip(_DIGITS)
+                known = self.columns.get(letters)
+                if known is None or len(letters) == len(reference):
+                    known = self.columns[letters] = _column_number(reference, 0)
+                self.column = known
             self.in_cell = True
         elif tag in _VALUE_TAGS:
             if self.in_cell:
@@ -138,8 +148,10 @@ class _Walk:
 
     def _holds(self) -> None:
         row, column, limits = self.row, self.column, self.limits
-        self.last_row = max(self.last_row, row)
-        self.last_column = max(self.last_column, column)
+        if row > self.last_row:
+            self.last_row = row
+        if column > self.last_column:
+            self.last_column = column
         if row > limits.max_rows:
             raise InputError([beyond_rows(self.sheet, row, column, limits)])
         if column > limits.max_columns:
