@@ -355,6 +355,7 @@ def test_a_path_in_openpyxls_own_words_is_replaced_by_the_uploaded_name(
     [
         (b'<row r="2">', b'<row r="two">', 'a row is numbered "two"'),
         (b'<c r="A2"', b'<c r="2A"', 'a cell is named "2A"'),
+        (b'<c r="B2"', b'<c r="B"', 'a cell is named "B"'),
         (b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY a "a">]><worksheet', "document type"),
     ],
 )
