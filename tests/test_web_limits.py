@@ -459,6 +459,51 @@ def test_slow_partial_headers_do_not_starve_healthz(tmp_path: Path) -> None:
         served.stop()
 
 
+def test_a_slow_upload_is_cut_off_and_frees_its_place(tmp_path: Path, worked: Path) -> None:
+    """A body trickled a byte at a time holds a place in the queue (``--queue 0``: the
+    only one) until ``--body-timeout`` drops it, quietly; then the place serves the next
+    upload."""
+    served = Serve(tmp_path, "--workers", "1", "--queue", "0", "--body-timeout", "2")
+    try:
+        with browser(served.url) as client:
+            port = int(served.url.rsplit(":", 1)[1])
+            token = client.headers.get("x-csrf-token", "")
+            cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+            head = (
+                f"POST /runs HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Origin: {served.url}\r\nX-CSRF-Token: {token}\r\nCookie: {cookies}\r\n"
+                "Content-Type: multipart/form-data; boundary=x\r\n"
+                "Content-Length: 100000\r\n\r\n"
+            )
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(head.encode() + b"--x\r\n")
+                started, closed = time.monotonic(), False
+                time.sleep(0.5)
+                with pytest.raises(TimeoutError):  # no answer: the upload is being read
+                    sock.settimeout(0.2)
+                    sock.recv(1)
+                assert post(client, "/runs", worked).status_code == 503  # it holds the place
+                while time.monotonic() - started < 8:
+                    try:
+                        sock.sendall(b"a")
+                        sock.settimeout(0.5)
+                        if sock.recv(4096) == b"":
+                            closed = True
+                            break
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        closed = True
+                        break
+                assert closed, "the slow upload was not cut off"
+                assert 1.5 < time.monotonic() - started < 6
+            answer = post(client, "/runs", worked)
+        assert answer.status_code == 303, answer.text[:300]
+        assert "Traceback" not in served.log.read_text(errors="replace")
+    finally:
+        served.stop()
+
+
 def test_a_large_result_page_does_not_block_healthz(tmp_path: Path, worked: Path) -> None:
     """A page of 20,000 units is rendered on a thread: five views of it at once leave
     ``/healthz`` answering (on the event loop it waited for all five)."""

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from model import __version__
@@ -123,6 +124,11 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     @app.exception_handler(UploadTooLarge)
     async def too_large(_: Request, __: Exception) -> Response:
         return too_large_page(site.max_upload_bytes)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, __: Exception) -> Response:
+        # the client left mid-upload, or --body-timeout cut it off: nobody reads an answer
+        return Response(status_code=400)
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: Exception) -> Response:

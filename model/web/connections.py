@@ -4,7 +4,9 @@ uvicorn arms its keep-alive timeout only after a response, so a client that open
 connection and sends its headers a byte at a time (or never) holds it for ever; a thousand
 of them use up the process's file descriptors, and each refused ``accept`` then logs a
 traceback. Here every connection must deliver a complete request head within
-``header_seconds`` of connecting, or of its previous response, and there are at most
+``header_seconds`` of connecting, or of its previous response, and its body within
+``body_seconds`` of the head (a slow upload would hold a place in the queue), and there
+are at most
 ``max_connections``: at the cap, a new connection takes the place of the one that has
 waited longest for its request's head (a slow client, or an idle kept-alive one), so
 clients that hold connections open without asking anything cannot lock others out; only
@@ -43,6 +45,7 @@ class GuardedH11(H11Protocol):
     """
 
     header_seconds: ClassVar[float] = 10.0
+    body_seconds: ClassVar[float] = 120.0
     max_connections: ClassVar[int] = 500
     waiting: ClassVar[dict[GuardedH11, None]] = {}
     """The server's connections waiting for a request's head, oldest first."""
@@ -50,6 +53,7 @@ class GuardedH11(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -77,6 +81,23 @@ class GuardedH11(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._disarm()
+        if self.conn.their_state is h11.SEND_BODY:
+            if self._body_deadline is None:
+                self._body_deadline = self.loop.call_later(self.body_seconds, self._body_late)
+        else:
+            self._end_body()
+
+    def _end_body(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_late(self) -> None:
+        """A request body still arriving after ``body_seconds``: drop the connection, so a
+        slow upload cannot keep a place in the queue (the route sees a disconnect)."""
+        self._body_deadline = None
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -85,6 +106,7 @@ class GuardedH11(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._end_body()
         if not self._refused:
             super().connection_lost(exc)
 
@@ -106,13 +128,17 @@ class GuardedH11(H11Protocol):
             self.transport.close()
 
 
-def guarded_protocol(header_seconds: float, max_connections: int) -> type[GuardedH11]:
+def guarded_protocol(
+    header_seconds: float, body_seconds: float, max_connections: int
+) -> type[GuardedH11]:
     """A ``GuardedH11`` with these limits, for ``uvicorn.Config(http=...)``."""
-    return type(
-        "GuardedH11",
-        (GuardedH11,),
-        {"header_seconds": header_seconds, "max_connections": max_connections, "waiting": {}},
-    )
+    limits = {
+        "header_seconds": header_seconds,
+        "body_seconds": body_seconds,
+        "max_connections": max_connections,
+        "waiting": {},
+    }
+    return type("GuardedH11", (GuardedH11,), limits)
 
 
 def raise_descriptor_limit(max_connections: int) -> int:

@@ -26,6 +26,8 @@ class Limits:
             0 for no cap.
         queue: jobs that may wait for a free worker; one more is refused with 503.
         header_seconds: seconds a connection has to send a complete request head.
+        body_seconds: seconds a request has to send its body once its head is in (a
+            10 MiB upload at 1 Mbit/s takes 84 s).
         keep_alive_seconds: seconds an idle kept-alive connection stays open.
         max_connections: open connections; past it a new one is answered 503 and closed.
         max_units, max_rows, max_columns, max_cells, max_problems: how much of an uploaded
@@ -36,6 +38,7 @@ class Limits:
     job_memory_mib: int = 4096
     queue: int = 32
     header_seconds: float = 10.0
+    body_seconds: float = 120.0
     keep_alive_seconds: float = 5.0
     max_connections: int = 500
     max_units: int = DEFAULT_LIMITS.max_units
@@ -65,6 +68,7 @@ OPTIONS: dict[str, tuple[str, type, str]] = {
     "job_memory_mib": ("--job-memory", int, "MiB of memory per job in its worker (0: no cap)"),
     "queue": ("--queue", int, "jobs that may wait for a worker; more are answered 503"),
     "header_seconds": ("--header-timeout", float, "seconds to send a request's headers"),
+    "body_seconds": ("--body-timeout", float, "seconds to send a request's body (an upload)"),
     "keep_alive_seconds": ("--keep-alive", float, "seconds an idle connection is kept"),
     "max_connections": ("--max-connections", int, "open connections; more are answered 503"),
     "max_units": ("--max-units", int, "pooling units a workbook may hold"),
@@ -74,6 +78,10 @@ OPTIONS: dict[str, tuple[str, type, str]] = {
     "max_problems": ("--max-problems", int, "problems listed for a refused workbook"),
 }
 """Each limit's option, type and help, in ``Limits``' order."""
+
+
+ZERO_ALLOWED = ("--job-memory", "--queue")
+"""No memory cap; no queue (only as many jobs as workers)."""
 
 
 def add_limit_arguments(command: argparse.ArgumentParser) -> None:
@@ -98,14 +106,14 @@ def limits_from_arguments(args: argparse.Namespace) -> Limits:
 
 
 def _positive(kind: type, flag: str) -> type:
-    """An argparse type: a number of ``kind``, at least 0 for the memory cap, else above 0."""
+    """An argparse type: a number of ``kind``, above 0 (0 allowed in ``ZERO_ALLOWED``)."""
 
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} takes a number, not {text!r}") from None
-        if value < 0 or (value == 0 and flag != "--job-memory"):
+        if value < 0 or (value == 0 and flag not in ZERO_ALLOWED):
             raise argparse.ArgumentTypeError(f"{flag} must be above 0, not {text}")
         return value
 
@@ -121,7 +129,7 @@ def connection_settings(limits: Limits) -> dict[str, Any]:
 
     cap = raise_descriptor_limit(limits.max_connections)
     return {
-        "http": guarded_protocol(limits.header_seconds, cap),
+        "http": guarded_protocol(limits.header_seconds, limits.body_seconds, cap),
         "timeout_keep_alive": limits.keep_alive_seconds,
         "timeout_graceful_shutdown": GRACE_SECONDS,
     }
