@@ -179,9 +179,17 @@ def pool_of(server: LiveServer) -> Workers:
 
 
 def in_thread(target: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
-    """Run ``target(*args)`` on a thread; its result lands in the returned list."""
+    """Run ``target(*args)`` on a thread; its result, or the ``httpx.HTTPError`` it met
+    (a server killed under it), lands in the returned list."""
     box: list[Any] = []
-    thread = threading.Thread(target=lambda: box.append(target(*args)), daemon=True)
+
+    def run() -> None:
+        try:
+            box.append(target(*args))
+        except httpx.HTTPError as error:
+            box.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, box
 
@@ -385,16 +393,20 @@ def test_a_job_whose_worker_dies_before_it_starts_is_retried_once() -> None:
     assert ran_on != first
 
 
-def test_killing_the_server_makes_its_workers_exit(tmp_path: Path) -> None:
+def test_killing_the_server_makes_its_workers_exit(tmp_path: Path, slow: Path) -> None:
+    """SIGKILL, while one worker solves and the other idles: both leave within seconds."""
     served = Serve(tmp_path, "--workers", "2")
     try:
         assert wait_for(lambda: len(children(served.process.pid)) >= 2, 30)
         workers = children(served.process.pid)
+        asked, _ = in_thread(upload, served.url, slow)
+        time.sleep(4)
         os.kill(served.process.pid, signal.SIGKILL)
         served.process.wait(timeout=10)
         assert wait_for(lambda: not any(alive(pid) for pid in workers), 5), [
             pid for pid in workers if alive(pid)
         ]
+        asked.join(30)
     finally:
         served.stop()
 
