@@ -20,6 +20,8 @@ every job in flight, queued ones too, when one worker dies):
   ``Limits.queue``; beyond that ``QueueFull`` carries how long to wait (``Retry-After``);
 - a worker exits on its own within a second when the server process is gone, however it
   went (``SIGKILL`` included).
+
+This module is the server's side; ``worker_process`` is the worker's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import logging
 import math
 import multiprocessing
 import os
-import pickle
 import queue
 import statistics
 import threading
@@ -40,28 +41,26 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any
 
 from starlette.requests import Request
 
 from model.errors import Problem
 from model.web.limits import Limits
+from model.web.worker_process import STARTED, worker_main
 from model.workbook.limits import ReadingLimits
 
 log = logging.getLogger(__name__)
 
-STARTED = "started"
-PARENT_POLL_SECONDS = 0.5
 STOP_SECONDS = 5
 WARM_SECONDS = 180
+"""How long a fresh worker may take to import the solver and acknowledge its first job."""
 RECENT_JOBS = 20
 FIRST_GUESS_SECONDS = 1.0
 """``Retry-After`` counts the waiting jobs at the median pace of the last ``RECENT_JOBS``
 (a fresh worker's first job, slower while its caches fill, is left out); before any has
 run, at this many seconds a job. Too short a wait costs a planner one more 503, answered
 before the upload is read; too long a one costs a planner the difference."""
-"""How long a fresh worker may take to import the solver and acknowledge its first job."""
 
 
 class QueueFull(Exception):
@@ -111,83 +110,6 @@ class JobOverLimit(Exception):
             fix_zh="请在命令行中用 caf 计算（没有此上限），"
             "或请服务器管理员调高 caf serve --job-memory",
         )
-
-
-def _exit_with(parent: int) -> None:
-    """Leave at once when ``parent`` is no longer this process's parent."""
-    while True:
-        time.sleep(PARENT_POLL_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _cap_memory(extra_mib: int | None) -> None:
-    """Cap the address space at what this process holds now plus ``extra_mib``; lift the
-    cap (back to the hard limit) with None. Where the platform has no such limit (Windows;
-    macOS refuses it), jobs run uncapped."""
-    try:
-        import resource
-
-        _set_cap(resource, extra_mib)
-    except (ImportError, ValueError, OSError):
-        if extra_mib is not None:
-            log.warning("this platform cannot cap a job's memory; jobs run uncapped")
-
-
-def _set_cap(resource: Any, extra_mib: int | None) -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if extra_mib is None:
-        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-        return
-    held = 0
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmSize:"):
-                    held = int(line.split()[1]) * 1024
-    except OSError:
-        held = 0
-    cap = held + extra_mib * 2**20
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-
-
-def worker_main(
-    connection: Connection, parent: int, memory_mib: int, reading: ReadingLimits
-) -> None:
-    """A worker: import the solver, then run the jobs sent to it, one by one.
-
-    Each job is acknowledged (``STARTED``) as soon as it arrives, then unpickled (which
-    may import its module), run under the memory cap, and answered with ``("ok", result)``,
-    ``("memory", None)`` or ``("error", text)``. A closed pipe or ``None`` ends the worker.
-    """
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    from model.web.jobs import warm_up
-
-    warm_up(reading)
-    while True:
-        try:
-            message = connection.recv_bytes()
-        except (EOFError, OSError):
-            return
-        connection.send(STARTED)
-        try:
-            job = pickle.loads(message)
-            if job is None:
-                return
-            function, args = job
-            if memory_mib > 0:
-                _cap_memory(memory_mib)
-            answer: tuple[str, Any] = ("ok", function(*args))
-        except MemoryError:
-            answer = ("memory", None)
-        except Exception as error:
-            answer = ("error", f"{type(error).__name__}: {error}")
-        finally:
-            if memory_mib > 0:
-                _cap_memory(None)
-        connection.send(answer)
 
 
 @dataclass
