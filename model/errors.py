@@ -8,6 +8,7 @@ and the English lets a message be searched and quoted in the project's tests and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Self
@@ -68,6 +69,17 @@ def listed(problems: Sequence[Problem], most: int) -> tuple[Problem, ...]:
     if len(problems) <= most:
         return tuple(problems)
     return (*problems[:most], _unlisted(problems[most], len(problems) - most))
+
+
+UNLISTED = re.compile(r"^([\d,]+) more problems from here on are not listed$")
+"""The English ``what`` of the line that counts the problems not listed."""
+
+
+def found_count(problems: Sequence[Problem]) -> int:
+    """How many problems were found, the unlisted ones counted (``listed``)."""
+    if problems and (match := UNLISTED.match(problems[-1].what)):
+        return len(problems) - 1 + int(match.group(1).replace(",", ""))
+    return len(problems)
 
 
 def _unlisted(first: Problem, more: int) -> Problem:

@@ -422,3 +422,18 @@ def test_an_upload_of_either_is_a_422_naming_the_uploaded_file(
     assert said in page
     assert "input.xlsx" not in page and ".partial" not in page
     assert time.monotonic() - started < 30
+
+
+def test_the_problems_page_counts_every_problem_found_not_the_lines_listed() -> None:
+    """A list cut at 200 ends with a line counting the rest; the page's headline says how
+    many were found in all, not 201."""
+    from model.errors import Problem, found_count, listed
+    from model.web.views import render
+
+    found = [Problem(f"provinces!A{i}", "x", "y", "甲", "乙") for i in range(2, 1002)]
+    shown = list(listed(found, 200))
+    assert len(shown) == 201 and found_count(shown) == 1000 == found_count(found)
+    context = {"auth": False, "user": None, "csrf_token": "", "title": "t", "back": "/"}
+    page = render("problems.html", 422, problems=shown, found=found_count(shown), **context)
+    body = page.body.decode()
+    assert "发现 1,000 个问题" in body and "1,000 problems found" in body

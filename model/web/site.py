@@ -8,6 +8,7 @@ to a published run: stage the workbook under the size limit, solve in the pool, 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import shutil
 from collections.abc import Callable
@@ -20,15 +21,20 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from model.errors import Problem
+from model.errors import Problem, found_count
 from model.web import forms, jobs
 from model.web.plans import PartJobs
 from model.web.security import MAX_FORM_FIELDS, UploadTooLarge, current
 from model.web.storage import KIND_RUN, PLAN_DIR, RISK_DIR, RunStore, UnknownRun
 from model.web.views import render
-from model.web.workers import Workers
+from model.web.workers import JobFailed, Workers
 
 log = logging.getLogger(__name__)
+
+_WORKER_STOPPED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "worker_stopped", default=False
+)
+"""Whether the last job this request ran lost its worker process (``Site.failure``)."""
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_SECONDS = 90 * 86400
@@ -73,22 +79,36 @@ class Site:
         ``problems`` holds ``Problem`` objects or their fields as the jobs return them.
         """
         shown = [p if isinstance(p, Problem) else Problem(*p) for p in problems]
-        return self.page("problems.html", 422, problems=shown, title=title, back=back)
+        found = found_count(shown)
+        return self.page("problems.html", 422, problems=shown, found=found, title=title, back=back)
 
     def failure(self) -> HTMLResponse:
-        """The 500 page: no traceback for the planner; the log has it."""
-        return self.page(
-            "error.html",
-            500,
-            title="内部错误 Internal error",
-            message="计算失败，未保存任何结果。The run failed inside caf and nothing was "
-            "saved. Try again; if it fails again, send the workbook to the maintainers.",
-        )
+        """The 500 page: no traceback for the planner; the log has it. A job whose worker
+        process stopped under it (killed, or ended by the system) says so, since trying
+        again may well work; anything else is caf's own error."""
+        if _WORKER_STOPPED.get():
+            message = (
+                "计算进程在计算中途意外终止（例如被系统或管理员结束），未保存任何结果。请重新提交；"
+                "本次请求不受影响的其他计算照常进行。The worker process computing this run "
+                "stopped before it finished (ended by the system or an administrator, for "
+                "instance), and nothing was saved. Submit it again; other runs were not affected."
+            )
+        else:
+            message = (
+                "计算失败，未保存任何结果。The run failed inside caf and nothing was "
+                "saved. Try again; if it fails again, send the workbook to the maintainers."
+            )
+        return self.page("error.html", 500, title="内部错误 Internal error", message=message)
 
     async def work(self, job: Job, *args: Any) -> dict[str, Any] | None:
         """Run a job in the pool; None (logged) when it fails unexpectedly."""
+        _WORKER_STOPPED.set(False)
         try:
             result: dict[str, Any] = await self.pool.run(job, *args)
+        except JobFailed:
+            log.exception("a worker stopped under a run")
+            _WORKER_STOPPED.set(True)
+            return None
         except Exception:
             log.exception("a run failed")
             return None
