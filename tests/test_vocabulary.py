@@ -89,7 +89,7 @@ def result_page(gap_workbook: Path, tmp_path_factory: pytest.TempPathFactory) ->
 async def _get(app: FastAPI, path: str) -> str:
     """GET through the ASGI app itself; no lifespan runs, so no worker pool starts."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://caf.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         page = await client.get(path)
     assert page.status_code == 200
     return page.text

@@ -10,6 +10,7 @@ Every loop is bounded in count and time, and every process started is stopped by
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import os
 import re
@@ -330,6 +331,13 @@ def test_a_job_over_its_memory_limit_fails_cleanly(one_worker: LiveServer, slow:
     assert "caf serve --job-memory" in answer.text
 
 
+def outside_any_loop(coroutine: Any) -> Any:
+    """``asyncio.run`` on a thread of its own: Playwright's sync API leaves an event loop
+    running in the main thread once a browser test has run, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_the_memory_cap_is_set_in_the_worker(tmp_path: Path) -> None:
     """Unit level: a job that allocates past the cap meets MemoryError in its worker, and
     the next job runs on a fresh one."""
@@ -343,7 +351,7 @@ def test_the_memory_cap_is_set_in_the_worker(tmp_path: Path) -> None:
             await asyncio.to_thread(pool.shutdown)
         return over, under
 
-    over, under = asyncio.run(scenario())
+    over, under = outside_any_loop(scenario())
     assert "more memory than this server's limit of 64 MiB" in over["problems"][0][1]
     assert under == 4
 
@@ -391,7 +399,7 @@ def test_a_job_whose_worker_dies_before_it_starts_is_retried_once() -> None:
         finally:
             await asyncio.to_thread(pool.shutdown)
 
-    first, ran_on = asyncio.run(scenario())
+    first, ran_on = outside_any_loop(scenario())
     assert ran_on != first
 
 
