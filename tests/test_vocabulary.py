@@ -11,7 +11,6 @@ module keeps a label table of its own, the way the gap was once 资金缺口 on 
 from __future__ import annotations
 
 import ast
-import asyncio
 import copy
 import html
 import io
@@ -42,6 +41,7 @@ from model.web import jobs
 from model.web.app import create_app
 from model.web.pages import RESULT_COLUMNS, TILES
 from model.web.storage import KIND_RUN, RunStore
+from tests.web_client import outside_any_loop
 from tests.workbooks import WORKED_EXAMPLE, write_workbook
 
 MODEL = Path(__file__).resolve().parent.parent / "model"
@@ -83,7 +83,7 @@ def result_page(gap_workbook: Path, tmp_path_factory: pytest.TempPathFactory) ->
         result = jobs.solve_job(str(stored), "gap.xlsx", str(folder), "", {})
         meta = {"kind": KIND_RUN, "source": "gap.xlsx", "input": stored.name, "created": "now"}
         store.publish(run_id, folder, {**meta, **result["meta"]})
-    return asyncio.run(_get(create_app(data_dir), f"/runs/{run_id}"))
+    return outside_any_loop(_get(create_app(data_dir), f"/runs/{run_id}"))
 
 
 async def _get(app: FastAPI, path: str) -> str:

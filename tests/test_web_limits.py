@@ -10,7 +10,6 @@ Every loop is bounded in count and time, and every process started is stopped by
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import io
 import os
 import re
@@ -35,6 +34,7 @@ from model.web.limits import Limits
 from model.web.workers import Workers
 from model.workbook.scenarios import Parameters, sweep_scenarios, sweep_size
 from tests.conftest import LiveServer
+from tests.web_client import outside_any_loop
 from tests.workbooks import WORKED_EXAMPLE, WORKED_PARAMETERS, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,13 +329,6 @@ def test_a_job_over_its_memory_limit_fails_cleanly(one_worker: LiveServer, slow:
     assert "Traceback" not in answer.text
     assert "more memory than this server&#39;s limit of 1 MiB per run" in answer.text
     assert "caf serve --job-memory" in answer.text
-
-
-def outside_any_loop(coroutine: Any) -> Any:
-    """``asyncio.run`` on a thread of its own: Playwright's sync API leaves an event loop
-    running in the main thread once a browser test has run, where ``asyncio.run`` refuses."""
-    with concurrent.futures.ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 def test_the_memory_cap_is_set_in_the_worker(tmp_path: Path) -> None:

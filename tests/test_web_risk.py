@@ -27,6 +27,7 @@ from model.web.plans import DEFAULT_WEB_DRAWS, MAX_WEB_DRAWS, PROGRESS, PartJobs
 from model.workbook.reader import read_workbook
 from tests.conftest import LiveServer
 from tests.test_web import post_run, run_id_of
+from tests.test_web_browser import shoot
 from tests.test_web_plan import wait_for_plan, with_horizon
 from tests.web_client import with_csrf
 
@@ -112,6 +113,7 @@ def test_the_risk_run_is_published_with_the_figures_caf_risk_computes(
     (risk,) = expected.scenarios
     assert f'id="risk-gap">{risk.gap_probability * 100:.4g}%<' in page
     assert 'id="chart-risk-fan"' in page and "<polygon" in page
+    assert 'id="risk-legend"' in page
     rows = re.findall(r"<tr><th scope=\"row\" class=\"sticky\">", page)
     assert len(rows) == len(risk.codes)
 
@@ -157,9 +159,11 @@ def test_in_chromium_a_planner_asks_for_the_odds_and_reads_them(
         http.post(f"/runs/{run_id}/plan")
         wait_for_plan(http, run_id)
     page.goto(f"{live_server.url}/runs/{run_id}/plan")
+    shoot(page, "plan_with_risk_offer")
     page.fill("#risk-draws", "4")
     page.click("#risk-form button[type=submit]")
     expect(page).to_have_url(RISK_URL)
     expect(page.locator("#risk-summary")).to_be_visible(timeout=120_000)
+    shoot(page, "risk")
     expect(page.locator("#chart-risk-fan")).to_be_visible()
     expect(page.locator("#risk-unit-table tbody tr")).to_have_count(32)

@@ -7,7 +7,10 @@ header, which the server accepts in place of the field (as ``upload.js`` could).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import re
+from typing import Any
 
 import httpx
 
@@ -26,3 +29,10 @@ def with_csrf(http: httpx.Client, path: str = "/") -> httpx.Client:
     page = http.get(path)
     http.headers["x-csrf-token"] = csrf_of(page.text)
     return http
+
+
+def outside_any_loop(coroutine: Any) -> Any:
+    """``asyncio.run`` on a thread of its own: Playwright's sync API leaves an event loop
+    running in the main thread once a browser test has run, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()

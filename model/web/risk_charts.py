@@ -29,6 +29,18 @@ from model.web.plan_charts import (
     year_ticks,
 )
 
+BINS: tuple[tuple[float, str, str], ...] = (
+    (0.0, "", "0"),
+    (0.2, "heat-3", "≤ 20%"),
+    (0.5, "heat-2", "20–50%"),
+    (0.8, "heat-1", "50–80%"),
+    (1.0, "heat-0", "> 80%"),
+)
+"""The unit table's colours for a probability of running out: each bin's upper bound
+(inclusive), the plan page's heat class and the legend's text. Never stays white, as in the
+risk workbook (green zeros everywhere would hide the few units at risk); the likelier, the
+redder. ``risk_pages.probability_class`` picks from it in the worker."""
+
 BAND_OUTER, BAND_INNER = "#F8CBAD", "#F4B183"
 """The 5–95th and 25–75th percentile bands: lighter tints of the plan's balance colour."""
 

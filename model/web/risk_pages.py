@@ -11,26 +11,15 @@ from typing import Any
 from model.analysis.risk import FAN, MONEY, REGIMES, RiskResult
 from model.analysis.risk_narrative import risk_sentences
 from model.lp.shocks import SD_KEYS
-
-PROBABILITY_BINS: tuple[tuple[float, str, str], ...] = (
-    (0.0, "heat-6", "0"),
-    (0.05, "heat-5", "≤ 5%"),
-    (0.2, "heat-4", "5–20%"),
-    (0.4, "heat-3", "20–40%"),
-    (0.6, "heat-2", "40–60%"),
-    (0.8, "heat-1", "60–80%"),
-    (1.0, "heat-0", "> 80%"),
-)
-"""A probability of running out: each bin's upper bound (inclusive), the plan page's heat
-class for it (green never, red most likely) and its legend text."""
+from model.web.risk_charts import BINS
 
 
 def probability_class(probability: float) -> str:
-    """The heat class of a probability of running out (``PROBABILITY_BINS``)."""
-    for upper, css, _ in PROBABILITY_BINS:
+    """The heat class of a probability of running out (``risk_charts.BINS``)."""
+    for upper, css, _ in BINS:
         if probability <= upper:
             return css
-    return PROBABILITY_BINS[-1][1]
+    return BINS[-1][1]
 
 
 UNIT_ORDER = "rule"

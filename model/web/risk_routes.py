@@ -19,7 +19,7 @@ from model.web import forms
 from model.web.audit import planned
 from model.web.plan_routes import REFRESH_SECONDS, plan_end_year
 from model.web.plans import DEFAULT_WEB_DRAWS, DONE, FAILED, MAX_WEB_DRAWS, PROBLEMS, RUNNING
-from model.web.risk_charts import fan_chart
+from model.web.risk_charts import BINS, fan_chart
 from model.web.run_index import KIND_RISK
 from model.web.site import Site, attachment, now, site_of
 from model.web.storage import KIND_RUN, PAGE, PLAN_DIR, PLAN_PROBLEMS, RISK_DIR
@@ -78,7 +78,9 @@ def risk_view(request: Request, run_id: str) -> HTMLResponse:
         return site.problems(problems, title, f"/runs/{run_id}/plan")
     if state == DONE:
         data = site.store.load_part(run_id, RISK_DIR, PAGE)
-        return site.page("risk.html", run_id=run_id, meta=meta, data=data, fan=fan_chart(data))
+        return site.page(
+            "risk.html", run_id=run_id, meta=meta, data=data, fan=fan_chart(data), bins=BINS
+        )
     ready = has_plan(site, run_id)
     status = {RUNNING: 202, FAILED: 500}.get(state, 200 if ready else 404)
     plan = site.store.load_part(run_id, PLAN_DIR, PAGE) if ready else None
