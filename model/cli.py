@@ -397,11 +397,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return data, solve_scenario(data, scenario, points)
 
     data, allocation = _in_background(solve)
-    _save(args, lambda path: write_allocation_workbook(allocation, path, force=True), allocation)
-    for line in [*warning_lines(data.source.warnings), *summary_lines(allocation)]:
-        print(line, file=out)
-    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
-    return EXIT_GAP if allocation.status == STATUS_GAP else EXIT_OK
+    return _finish(
+        args,
+        out,
+        data,
+        allocation,
+        lambda path: write_allocation_workbook(allocation, path, force=True),
+        summary_lines(allocation),
+        gap=allocation.status == STATUS_GAP,
+    )
 
 
 def _chosen_scenario(data: FundData, args: argparse.Namespace) -> Scenario:
@@ -428,13 +432,15 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
         return data, solve_plan(data, _chosen_scenario(data, args))
 
     data, plan = _in_background(solve)
-    _save(args, lambda path: write_plan_workbook(plan, path, force=True), plan)
-    lines = warning_lines(data.source.warnings)
-    lines += [line for pair in plan_sentences(plan) for line in pair]
-    for line in lines:
-        print(line, file=out)
-    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
-    return EXIT_GAP if plan.status == STATUS_GAP else EXIT_OK
+    return _finish(
+        args,
+        out,
+        data,
+        plan,
+        lambda path: write_plan_workbook(plan, path, force=True),
+        [line for pair in plan_sentences(plan) for line in pair],
+        gap=plan.status == STATUS_GAP,
+    )
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -451,6 +457,33 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     if args.json_out is not None:
         outputs.append(("--json", args.json_out))
     return outputs
+
+
+def _swept_scenarios(data: FundData, args: argparse.Namespace) -> list[Scenario]:
+    """The ``--sweep``'s scenarios (base first), or the workbook's scenarios sheet."""
+    from model.workbook.scenarios import sweep_scenarios
+
+    if args.sweep:
+        return sweep_scenarios(data.parameters, args.sweep)
+    return list(data.scenarios)
+
+
+def _finish(
+    args: argparse.Namespace,
+    out: TextIO,
+    data: FundData,
+    result: Any,
+    write: Callable[[Path], object],
+    lines: list[str],
+    gap: bool,
+) -> int:
+    """Save the workbook and its JSON as a pair, print the reader's warnings and the
+    result's lines, and answer with the exit code (3 when some pension is unfunded)."""
+    _save(args, write, result)
+    for line in [*warning_lines(data.source.warnings), *lines]:
+        print(line, file=out)
+    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
+    return EXIT_GAP if gap else EXIT_OK
 
 
 def _save(args: argparse.Namespace, write: Callable[[Path], object], result: Any) -> None:
@@ -470,12 +503,10 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.batch import run_comparison
     from model.export.comparison import write_comparison_workbook
     from model.workbook.reader import read_workbook
-    from model.workbook.scenarios import sweep_scenarios
 
     def solve() -> tuple[FundData, Comparison]:
         data = read_workbook(args.workbook)
-        sweep = args.sweep
-        scenarios = sweep_scenarios(data.parameters, sweep) if sweep else list(data.scenarios)
+        scenarios = _swept_scenarios(data, args)
         progress = _progress_bar(args.err) if len(scenarios) > 20 else None
         workers = args.workers or None
         return data, run_comparison(data, scenarios, workers=workers, progress=progress)
@@ -486,11 +517,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     def write(path: Path) -> object:
         return write_comparison_workbook(comparison, path, force=True, swept=swept)
 
-    _save(args, write, comparison)
-    for line in [*warning_lines(data.source.warnings), *comparison_lines(comparison)]:
-        print(line, file=out)
-    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
-    return EXIT_GAP if comparison.any_gap else EXIT_OK
+    lines = comparison_lines(comparison)
+    return _finish(args, out, data, comparison, write, lines, gap=comparison.any_gap)
 
 
 def _risk(args: argparse.Namespace, out: TextIO) -> int:
@@ -499,25 +527,24 @@ def _risk(args: argparse.Namespace, out: TextIO) -> int:
     from model.analysis.risk_run import run_risk, with_sample
     from model.export.risk import write_risk_workbook
     from model.workbook.reader import read_workbook
-    from model.workbook.scenarios import sweep_scenarios
 
     def solve() -> tuple[FundData, RiskResult]:
         data = read_workbook(args.workbook)
-        sweep = args.sweep
-        scenarios = sweep_scenarios(data.parameters, sweep) if sweep else list(data.scenarios)
-        scenarios = with_sample(scenarios, args.draws, args.seed)
+        scenarios = with_sample(_swept_scenarios(data, args), args.draws, args.seed)
         progress = _progress_bar(args.err, "draws")
         result = run_risk(data, scenarios, args.scheduler, args.workers or None, progress=progress)
         return data, result
 
     data, result = _in_background(solve)
-    _save(args, lambda path: write_risk_workbook(result, path, force=True), result)
-    lines = warning_lines(data.source.warnings)
-    lines += [line for pair in risk_sentences(result) for line in pair]
-    for line in lines:
-        print(line, file=out)
-    print(f"wrote {args.out}" + (f" and {args.json_out}" if args.json_out else ""), file=out)
-    return EXIT_GAP if result.any_gap else EXIT_OK
+    return _finish(
+        args,
+        out,
+        data,
+        result,
+        lambda path: write_risk_workbook(result, path, force=True),
+        [line for pair in risk_sentences(result) for line in pair],
+        gap=result.any_gap,
+    )
 
 
 def _progress_bar(stream: TextIO, unit: str = "scenarios") -> Callable[[int, int], None] | None:

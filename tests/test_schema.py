@@ -122,3 +122,17 @@ def test_a_plan_sheet_column_reads_blank_as_not_given() -> None:
         for field in SHEET_FIELDS[name]:
             if field.key not in ("code", "year"):
                 assert (field.required, field.default) == (False, None), (name, field.key)
+
+
+def test_parameters_defaults_are_the_schemas() -> None:
+    """``Parameters`` repeats each optional key's default so code can build one directly;
+    a workbook's blank cell takes the schema's. The two must never drift apart."""
+    import dataclasses
+
+    from model.schema import PARAMETER_BY_KEY
+    from model.workbook.scenarios import Parameters
+
+    fields = [f for f in dataclasses.fields(Parameters) if not PARAMETER_BY_KEY[f.name].required]
+    assert fields
+    for field in fields:
+        assert field.default == PARAMETER_BY_KEY[field.name].default, field.name
