@@ -29,7 +29,7 @@ from tests.conftest import LiveServer
 from tests.test_web import post_run, run_id_of
 from tests.test_web_browser import shoot
 from tests.test_web_plan import wait_for_plan, with_horizon
-from tests.web_client import with_csrf
+from tests.web_client import outside_any_loop, with_csrf
 
 DRAWS = 6
 RISK_URL = re.compile(r".*/runs/[0-9a-f]{32}/risk$")
@@ -47,7 +47,7 @@ def client(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def wait_for_risk(client: httpx.Client, run_id: str, seconds: float = 180) -> httpx.Response:
-    """The risk page once its draws are no longer running; every page seen on the way."""
+    """The risk page once its draws are no longer running."""
     deadline = time.monotonic() + seconds
     while True:
         page = client.get(f"/runs/{run_id}/risk")
@@ -130,13 +130,13 @@ def test_the_plan_page_then_links_to_the_odds(risked: dict[str, Any]) -> None:
     assert 'id="risk-link"' in page and 'id="risk-form"' not in page
 
 
-@pytest.mark.parametrize("draws", ["0", "abc", str(MAX_WEB_DRAWS + 1), "-3"])
+@pytest.mark.parametrize("draws", ["0", "abc", str(MAX_WEB_DRAWS + 1), "-3", "²", "9" * 40])
 def test_a_bad_number_of_draws_is_a_located_problem(
     client: httpx.Client, risked: dict[str, Any], draws: str
 ) -> None:
     answer = client.post(f"/runs/{risked['id']}/risk", data={"draws": draws})
     assert answer.status_code == 422
-    assert "form draws" in answer.text
+    assert "form draws" in answer.text and "请填写 1 至" in answer.text
 
 
 def test_a_running_job_shows_its_progress(tmp_path: Path) -> None:
@@ -167,3 +167,42 @@ def test_in_chromium_a_planner_asks_for_the_odds_and_reads_them(
     shoot(page, "risk")
     expect(page.locator("#chart-risk-fan")).to_be_visible()
     expect(page.locator("#risk-unit-table tbody tr")).to_have_count(32)
+
+
+def test_a_part_job_takes_a_queue_place_of_its_own(tmp_path: Path) -> None:
+    """The request that asks for a plan or a risk run holds a place only while it is
+    answered; the job it starts outlives it, so it must not inherit that place (it would
+    then run past ``--queue``) but ask ``Workers.admit`` for its own."""
+    import asyncio
+    import contextlib
+
+    from model.web import workers
+
+    class Store:
+        def part_meta(self, run_id: str, part: str) -> None:
+            return None
+
+        def meta(self, run_id: str) -> dict[str, Any]:
+            return {"scenario": "base", "overrides": []}
+
+        def input_of(self, run_id: str) -> tuple[Path, str]:
+            return tmp_path / "input.xlsx", "in.xlsx"
+
+        @contextlib.contextmanager
+        def staging(self) -> Iterator[tuple[str, Path]]:
+            yield "x", tmp_path
+
+    seen: list[bool] = []
+
+    async def work(job: Any, *args: Any) -> None:
+        seen.append(workers._ADMITTED.get())
+        return None
+
+    async def request() -> None:
+        workers._ADMITTED.set(True)  # as inside an admitted request
+        jobs = PartJobs("risk", lambda *args: {})
+        jobs.start(Store(), work, "r" * 32, lambda: "now")  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)
+
+    outside_any_loop(request())
+    assert seen == [False]

@@ -215,29 +215,29 @@ class ScenarioRisk:
             "draws": self.draws,
             "solved_draws": self.solved,
             "failed_draws": [{"draw": n, "reason": reason} for n, reason in self.failed],
-            "gap_probability": self.gap_probability,
+            "gap_probability": _number(self.gap_probability),
             "money": {
                 key: {column: _number(self.money.at[key, column]) for column in self.money}
                 for key in self.money.index
             },
             "national_depletion": [
-                {"year": None if pd.isna(y) else int(y), "probability": float(p)}
+                {"year": None if pd.isna(y) else int(y), "probability": _number(p)}
                 for y, p in self.national_depletion.items()
             ],
             "national_balance": [
                 {"year": int(year)}
-                | {f"plan_p{q}_100m": float(self.fan_plan.at[year, f"p{q}"]) for q in FAN}
-                | {f"before_p{q}_100m": float(self.fan_before.at[year, f"p{q}"]) for q in FAN}
+                | {f"plan_p{q}_100m": _number(self.fan_plan.at[year, f"p{q}"]) for q in FAN}
+                | {f"before_p{q}_100m": _number(self.fan_before.at[year, f"p{q}"]) for q in FAN}
                 for year in self.years
             ],
             "units": [
                 {
                     "code": code,
                     "name_zh": name,
-                    "gap_probability": float(self.unit_gap_probability[code]),
+                    "gap_probability": _number(self.unit_gap_probability[code]),
                     **{
                         f"depletion_by_year_{regime}": [
-                            {"year": int(year), "probability": float(frame.at[code, year])}
+                            {"year": int(year), "probability": _number(frame.at[code, year])}
                             for year in self.years
                         ]
                         for regime, frame in self.depletion.items()

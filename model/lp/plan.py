@@ -152,15 +152,15 @@ class PlanCoefficients:
     def same_structure(self, other: PlanCoefficients) -> bool:
         """Whether ``other`` fits a model built from these: the same units and years, the
         same families of rows (a band, a return share, an optimised path or not) and the
-        same local-share rows. Every number may differ: ``plan_matrix_values`` and
-        ``plan_bounds`` carry them into a loaded model (the plan under uncertainty)."""
+        same local shares (in the matrix, and not rewritten). Every other number may differ:
+        ``plan_matrix_values`` and ``plan_bounds`` carry them into a loaded model."""
         return (
             self.codes == other.codes
             and self.years == other.years
             and (self.band is None) == (other.band is None)
             and (self.return_share is None) == (other.return_share is None)
             and self.optimised == other.optimised
-            and bool(np.array_equal(self.min_local_share > 0, other.min_local_share > 0))
+            and bool(np.array_equal(self.min_local_share, other.min_local_share))
         )
 
 

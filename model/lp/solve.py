@@ -382,6 +382,11 @@ class LexicographicSolver:
             )
             for level, families in self._deferred.items()
         }
+        if self._matrix_values_of is not None:
+            # HiGHS keeps state from the draws solved before (clearSolver does not drop it),
+            # and a plan's last levels have alternate optima: passing the LP afresh makes a
+            # draw's decisions its own, whatever was solved before it in the batch.
+            self._highs.passModel(self._highs.getLp())
         self.coefficients = coeffs
 
     def _push_entries(self, values: dict[str, np.ndarray]) -> None:

@@ -85,7 +85,7 @@ def read_filters(request: Request) -> tuple[Filters, int, list[Problem]]:
         problems.append(_problem("status", status, listed, "、".join([*OUTCOMES, REMOVED])))
         status = ""
     page = text.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    if not (page.isdecimal() and len(page) <= 9) or int(page) < 1:
         problems.append(_problem("page", page, "a page number from 1", "从 1 起的页码"))
         page = "1"
     filters = Filters(

@@ -64,7 +64,7 @@ GRACE_SECONDS = 10
 killed, so stopping never waits for a long solve."""
 
 OPTIONS: dict[str, tuple[str, type, str]] = {
-    "job_seconds": ("--job-seconds", float, "wall-clock seconds per run, comparison or plan"),
+    "job_seconds": ("--job-seconds", float, "wall-clock seconds of any one job"),
     "job_memory_mib": ("--job-memory", int, "MiB of memory per job in its worker (0: no cap)"),
     "queue": ("--queue", int, "jobs that may wait for a worker; more are answered 503"),
     "header_seconds": ("--header-timeout", float, "seconds to send a request's headers"),

@@ -17,6 +17,7 @@ page offers it again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from model.web.storage import PLAN_PROBLEMS, RunStore, write_json_atomic
+from model.web.workers import QueueFull
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +107,10 @@ class PartJobs:
         form = {str(k): str(v) for k, v in meta.get("overrides", [])}
         arguments = (str(path), name, str(meta.get("scenario", "")), form, *extra)
         self._failed.discard(run_id)
+        # A fresh context: the task outlives the request, so it must not inherit the
+        # request's place in the queue (``workers.admit``) but take one of its own.
         task = asyncio.get_running_loop().create_task(
-            self._solve(store, work, run_id, arguments, clock)
+            self._solve(store, work, run_id, arguments, clock), context=contextvars.Context()
         )
         self._running[run_id] = task
 
@@ -135,6 +139,9 @@ class PartJobs:
                 store.publish_part(run_id, self.part, folder, meta)
         except asyncio.CancelledError:
             raise
+        except QueueFull:
+            log.warning("the %s of a run found the queue full; it may be asked again", self.part)
+            self._failed.add(run_id)
         except Exception:
             log.exception("the %s of a run failed", self.part)
             self._failed.add(run_id)

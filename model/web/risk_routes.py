@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from model.errors import Problem
 from model.web import forms
 from model.web.audit import planned
-from model.web.plan_routes import REFRESH_SECONDS, plan_end_year
+from model.web.plan_routes import REFRESH_SECONDS
 from model.web.plans import DEFAULT_WEB_DRAWS, DONE, FAILED, MAX_WEB_DRAWS, PROBLEMS, RUNNING
 from model.web.risk_charts import BINS, fan_chart
 from model.web.run_index import KIND_RISK
@@ -31,7 +31,7 @@ router = APIRouter()
 
 def draws_problem(text: str) -> Problem | None:
     """The located problem with the form's number of draws, if any."""
-    if text.isdigit() and 1 <= int(text) <= MAX_WEB_DRAWS:
+    if text.isdecimal() and len(text) <= 6 and 1 <= int(text) <= MAX_WEB_DRAWS:
         return None
     return Problem(
         "form draws",
@@ -59,7 +59,7 @@ async def request_risk(request: Request, run_id: str) -> Response:
     problem = draws_problem(text)
     if problem is not None:
         return site.problems([problem], "抽样次数有误 The number of draws", f"/runs/{run_id}/plan")
-    if plan_end_year(site, run_id) is not None and has_plan(site, run_id):
+    if has_plan(site, run_id):
         work = planned(request, run_id, site.work, KIND_RISK)
         site.risks.start(site.store, work, run_id, now, (int(text),))
     return RedirectResponse(f"/runs/{run_id}/risk", status_code=303)
@@ -83,7 +83,7 @@ def risk_view(request: Request, run_id: str) -> HTMLResponse:
         )
     ready = has_plan(site, run_id)
     status = {RUNNING: 202, FAILED: 500}.get(state, 200 if ready else 404)
-    plan = site.store.load_part(run_id, PLAN_DIR, PAGE) if ready else None
+    plan = site.store.part_meta(run_id, PLAN_DIR) if ready else None  # its years, not its page
     return site.page(
         "risk_state.html",
         status,
@@ -91,7 +91,7 @@ def risk_view(request: Request, run_id: str) -> HTMLResponse:
         meta=meta,
         state=state,
         ready=ready,
-        years=plan["years"] if plan else [],
+        years=[plan["year"], plan["end_year"]] if plan else [],
         progress=site.risks.progress(run_id),
         refresh=REFRESH_SECONDS,
         default_draws=DEFAULT_WEB_DRAWS,

@@ -27,7 +27,7 @@ from model.web.plans import PartJobs
 from model.web.security import MAX_FORM_FIELDS, UploadTooLarge, current
 from model.web.storage import KIND_RUN, PLAN_DIR, RISK_DIR, RunStore, UnknownRun
 from model.web.views import render
-from model.web.workers import JobFailed, Workers
+from model.web.workers import JobFailed, QueueFull, Workers
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,8 @@ class Site:
         _WORKER_STOPPED.set(False)
         try:
             result: dict[str, Any] = await self.pool.run(job, *args)
+        except QueueFull:
+            raise  # a job started outside a request's place: its caller says so
         except JobFailed:
             log.exception("a worker stopped under a run")
             _WORKER_STOPPED.set(True)
