@@ -249,7 +249,9 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[Path], f
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold Ctrl-C (and SIGTERM) back while files are renamed into place, so a set of
-    outputs is never left half renamed; the signal is acted on just after."""
+    outputs is never left half renamed. A Ctrl-C that came meanwhile is dropped: the
+    outputs are all in place by then, and the command finishes and says so, rather than
+    claim that nothing was written. SIGTERM is acted on just after."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
         threading.main_thread()
     ):
@@ -260,6 +262,8 @@ def _signals_held() -> Iterator[None]:
     try:
         yield
     finally:
+        if signal.SIGINT in signal.sigpending():
+            signal.sigtimedwait({signal.SIGINT}, 0)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 

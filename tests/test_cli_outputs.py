@@ -498,3 +498,16 @@ def test_ctrl_c_while_writing_leaves_the_old_outputs_as_they_were(
     assert (out / "a.xlsx").read_bytes() == b"last month's workbook"
     assert (out / "r.json").read_text(encoding="utf-8") == "{}"
     assert listing(scratch) == []  # openpyxl's own temporary files are gone too
+
+
+def test_a_ctrl_c_while_outputs_are_renamed_is_dropped_not_raised() -> None:
+    """Once every output is renamed into place the work is done: a Ctrl-C that came during
+    the renames must not make the command claim that nothing was written."""
+    from model.xlsx import _signals_held
+
+    try:
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)  # held back until the block ends
+        time.sleep(0.05)  # a KeyboardInterrupt, had the signal been let through, comes now
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C held back during the renames was raised after them")
